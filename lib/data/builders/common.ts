@@ -140,7 +140,7 @@ export function writeSplitMetadata(
   splitDir: string,
   base: Pick<PuzzleDatasetMetadata, "pad_id" | "ignore_label_id" | "blank_identifier_id" | "vocab_size" | "seq_len" | "num_puzzle_identifiers">,
   sets: Record<string, SetStats>,
-  meanPuzzleExamples?: number,
+  overrides: Partial<Pick<PuzzleDatasetMetadata, "mean_puzzle_examples" | "total_puzzles">> = {},
 ): PuzzleDatasetMetadata {
   const stats = Object.values(sets);
   const totalExamples = stats.reduce((a, s) => a + s.totalExamples, 0);
@@ -148,9 +148,10 @@ export function writeSplitMetadata(
   const metadata: PuzzleDatasetMetadata = {
     ...base,
     total_groups: stats.reduce((a, s) => a + s.totalGroups, 0),
-    mean_puzzle_examples: meanPuzzleExamples ?? (totalPuzzles > 0 ? totalExamples / totalPuzzles : 0),
+    mean_puzzle_examples: totalPuzzles > 0 ? totalExamples / totalPuzzles : 0,
     total_puzzles: totalPuzzles,
     sets: Object.keys(sets),
+    ...overrides,
   };
   fs.mkdirSync(splitDir, { recursive: true });
   writeMetadata(path.join(splitDir, "dataset.json"), metadata);
@@ -161,4 +162,50 @@ export function writeSplitMetadata(
 export function writeIdentifiers(outputDir: string, names: string[]): void {
   fs.mkdirSync(outputDir, { recursive: true });
   fs.writeFileSync(path.join(outputDir, "identifiers.json"), JSON.stringify(names));
+}
+
+/**
+ * The official Sudoku/Maze builders download `<set>.csv` from a hub repo named by --source-repo;
+ * here --source-repo is a local folder holding train.csv and test.csv (e.g. from our generators).
+ */
+export function resolveSourceCsv(sourceRepo: string, setName: string): string {
+  if (!fs.existsSync(sourceRepo) || !fs.statSync(sourceRepo).isDirectory()) {
+    throw new DatasetError(
+      `--source-repo must be a local folder holding train.csv and test.csv (nothing is downloaded); "${sourceRepo}" is not a folder. ` +
+        `Generate one with "trm dataset gen-sudoku" or "trm dataset gen-maze".`,
+      { field: "--source-repo" },
+    );
+  }
+  const file = path.join(sourceRepo, `${setName}.csv`);
+  if (!fs.existsSync(file)) throw new DatasetError(`missing ${setName}.csv in --source-repo folder`, { file, field: "--source-repo" });
+  return file;
+}
+
+/** Growable store of equal-length byte rows, so millions of puzzles are not millions of objects. */
+export class ByteRows {
+  private buf: Uint8Array;
+  private count = 0;
+
+  constructor(readonly rowLength: number, initialRows = 1024) {
+    this.buf = new Uint8Array(rowLength * initialRows);
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(row: ArrayLike<number>): void {
+    if (row.length !== this.rowLength) throw new RangeError(`row of length ${row.length}, expected ${this.rowLength}`);
+    if ((this.count + 1) * this.rowLength > this.buf.length) {
+      const bigger = new Uint8Array(this.buf.length * 2);
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    this.buf.set(row, this.count * this.rowLength);
+    this.count++;
+  }
+
+  get(i: number): Uint8Array {
+    return this.buf.subarray(i * this.rowLength, (i + 1) * this.rowLength);
+  }
 }
