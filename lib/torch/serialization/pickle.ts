@@ -154,12 +154,6 @@ export function pickle(value: PyValue): Buffer {
     out.u8(OP.TUPLE);
   };
   const saveItems = (entries: Array<[PyValue, PyValue]>): void => {
-    if (entries.length === 1) {
-      save(entries[0][0]);
-      save(entries[0][1]);
-      out.u8(OP.SETITEM);
-      return;
-    }
     for (let i = 0; i < entries.length; i += BATCH) {
       const batch = entries.slice(i, i + BATCH);
       if (batch.length === 1) {

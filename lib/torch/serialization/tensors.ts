@@ -201,6 +201,8 @@ export function torchHooks(readStorage: (key: string) => Uint8Array, label: stri
     '_codecs.encode': (s, enc) => Buffer.from(String(s), enc === 'latin1' || enc === 'latin-1' ? 'latin1' : 'utf8'),
     'builtins.set': (items) => new Set(items as unknown[]),
     '__builtin__.set': (items) => new Set(items as unknown[]),
+    'builtins.frozenset': (items) => new Set(items as unknown[]),
+    '__builtin__.frozenset': (items) => new Set(items as unknown[]),
   };
   return {
     findClass(module: string, name: string): unknown {

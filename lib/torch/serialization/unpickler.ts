@@ -50,6 +50,13 @@ export function unpickle(data: Uint8Array, hooks: UnpickleHooks, label = 'pickle
     pos = end + 1;
     return s;
   };
+  const lineBytes = (): string => {
+    const end = buf.indexOf(0x0a, pos);
+    if (end < 0) fail('unexpected end of data in a text opcode');
+    const s = buf.toString('latin1', pos, end);
+    pos = end + 1;
+    return s;
+  };
   const pop = (): unknown => (stack.length === 0 ? fail('stack underflow') : stack.pop());
   const top = (): unknown => (stack.length === 0 ? fail('stack underflow') : stack[stack.length - 1]);
   const popMark = (): unknown[] => {
@@ -109,6 +116,8 @@ export function unpickle(data: Uint8Array, hooks: UnpickleHooks, label = 'pickle
       case OP.LONG: stack.push(int(BigInt(line().replace(/L$/, '')))); break;
       case OP.FLOAT: stack.push(parseFloat(line())); break;
       case OP.BINFLOAT: stack.push((need(8), (pos += 8), buf.readDoubleBE(pos - 8))); break;
+      case OP.UNICODE: stack.push(rawUnicodeEscape(lineBytes())); break;
+      case OP.STRING: stack.push(stringRepr(lineBytes())); break;
       case OP.BINUNICODE: stack.push(take(u32()).toString('utf8')); break;
       case OP.SHORT_BINUNICODE: stack.push(take(u8()).toString('utf8')); break;
       case OP.BINUNICODE8: stack.push(take(u64()).toString('utf8')); break;
@@ -190,4 +199,20 @@ export function unpickle(data: Uint8Array, hooks: UnpickleHooks, label = 'pickle
 
 function int(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+// Protocol 0 text forms: UNICODE holds raw-unicode-escape, STRING a quoted Python 2 str repr.
+function rawUnicodeEscape(s: string): string {
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, u4?: string, u8?: string) =>
+    String.fromCodePoint(parseInt((u4 ?? u8) as string, 16)),
+  );
+}
+
+function stringRepr(s: string): string {
+  const q = s[0];
+  if ((q !== "'" && q !== '"') || s[s.length - 1] !== q) throw new SerializationError('STRING opcode without quotes');
+  const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"', '0': '\0' };
+  return s.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, e: string) =>
+    e[0] === 'x' ? String.fromCharCode(parseInt(e.slice(1), 16)) : escapes[e] ?? `\\${e}`,
+  );
 }

@@ -188,7 +188,7 @@ export function bufferSource(buf: Uint8Array): ZipSource {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   return {
     size: b.length,
-    read: (pos, len) => b.subarray(pos, pos + len),
+    read: (pos, len) => Buffer.from(b.subarray(pos, pos + len)), // a copy: results never alias the input
     close: () => undefined,
   };
 }
