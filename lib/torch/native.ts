@@ -1,0 +1,93 @@
+// Loads the native addon once. OMP_WAIT_POLICY must be in the environment before libgomp loads
+// with it: with OpenMP's default spin-waiting, 2 threads ran slower than 1 (SPEC §11).
+import * as fs from 'fs';
+import * as path from 'path';
+import { TorchError } from './errors';
+
+export interface OpArg {
+  name: string;
+  type: string;
+  realType: string;
+  kwargOnly: boolean;
+  hasDefault: boolean;
+  mutates: boolean;
+}
+
+export interface OpInfo {
+  handle: number;
+  schema: string;
+  args: OpArg[];
+  returns: OpArg[];
+}
+
+/** The addon's surface (native/*.cc). Tensors are integer handles into a native table. */
+export interface Native {
+  setErrorClass(ctor: typeof TorchError): void;
+  fromBuffer(data: ArrayBufferView, dtype: string, shape: number[]): number;
+  toArrayBuffer(id: number): ArrayBuffer;
+  dispose(id: number): void;
+  shape(id: number): number[];
+  strides(id: number): number[];
+  dim(id: number): number;
+  numel(id: number): number;
+  dtype(id: number): string;
+  device(id: number): string;
+  isContiguous(id: number): boolean;
+  sameStorage(a: number, b: number): boolean;
+  memory(): { tensors: number; bytes: number };
+  findOp(name: string, overload: string): OpInfo | null;
+  overloads(name: string): string[];
+  allOps(): string[];
+  call(handle: number, ...args: unknown[]): unknown;
+  backward(id: number, grad: number | null, retainGraph: boolean, createGraph: boolean): void;
+  grad(id: number): number | null;
+  setGrad(id: number, grad: number | null): void;
+  requiresGrad(id: number): boolean;
+  setRequiresGrad(id: number, flag: boolean): void;
+  isLeaf(id: number): boolean;
+  retainGrad(id: number): void;
+  gradFn(id: number): string | null;
+  isGradEnabled(): boolean;
+  setGradEnabled(flag: boolean): void;
+  enterInferenceMode(flag: boolean): void;
+  exitInferenceMode(): void;
+  isInferenceModeEnabled(): boolean;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  getRngState(): number;
+  setRngState(id: number): void;
+  buildInfo(): { torchVersion: string; cuda: boolean; cudaDeviceCount: number; nccl: boolean; parallelInfo: string };
+  [fused: string]: unknown;
+}
+
+/** The package root: dist/lib/torch -> ../../.. */
+export const packageRoot = path.resolve(__dirname, '..', '..', '..');
+
+function candidates(): string[] {
+  const list = [];
+  if (process.env.TRM_NATIVE) list.push(path.resolve(process.env.TRM_NATIVE));
+  list.push(path.join(packageRoot, 'build', 'Release', 'trm_native.node'));
+  list.push(path.join(packageRoot, 'build-cmake', 'Release', 'trm_native.node'));
+  return list;
+}
+
+function load(): Native {
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  const tried = candidates();
+  const found = tried.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new TorchError(
+      'the native addon is not built. Looked for:\n' +
+        tried.map((p) => `  - ${p}`).join('\n') +
+        '\nPossible solutions: run `npm install` (or `npm run build`) in ' + packageRoot +
+        ', or set TRM_NATIVE to a built trm_native.node'
+    );
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = require(found) as Native;
+  addon.setErrorClass(TorchError);
+  return addon;
+}
+
+export const native: Native = load();
