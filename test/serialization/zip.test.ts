@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { crc32, crc32c } from '../../lib/torch/serialization/crc';
+import { crc32, crc32Js, crc32c } from '../../lib/torch/serialization/crc';
 import { SerializationError } from '../../lib/torch/serialization/errors';
 import { ZipReader, ZipWriter, fdSink } from '../../lib/torch/serialization/zip';
 import { PYTHON, runPython } from './python';
@@ -39,6 +39,8 @@ describe('crc', () => {
     const data = Buffer.from(Array.from({ length: 1037 }, (_, i) => (i * 131) & 0xff));
     assert.strictEqual(crc32(data.subarray(500), crc32(data.subarray(0, 500))), crc32(data));
     assert.strictEqual(crc32c(data.subarray(3), crc32c(data.subarray(0, 3))), crc32c(data));
+    assert.strictEqual(crc32Js(data), crc32(data), 'JS fallback agrees with the native CRC-32');
+    assert.strictEqual(crc32Js(Buffer.from('123456789')), 0xcbf43926);
   });
   it('crc32c matches RFC 3720 vectors (32 zero bytes, 32 0xff bytes)', () => {
     assert.strictEqual(crc32c(Buffer.alloc(32, 0)), 0x8a9136aa);
