@@ -9,7 +9,7 @@ import { PretrainConfig } from './types';
 import { configToYaml, parseConfigText } from './yaml-io';
 
 export { ConfigError, ConfigErrorCode } from './errors';
-export { parseOverrides, parseOverride, Override, OverrideKind, OverrideValue } from './overrides';
+export { parseOverrides, parseOverride, parseOverrideValue, Override, OverrideKind, OverrideValue } from './overrides';
 export { configToYaml } from './yaml-io';
 export { composeTree, ComposeOptions, ComposedTree, packageConfigPath, DEFAULT_CONFIG_NAME } from './compose';
 export { resolveConfig } from './interpolate';
