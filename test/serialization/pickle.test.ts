@@ -42,7 +42,7 @@ describe('pickle', () => {
     od.attributes = new Map([['_metadata', new Map([['', new Map([['version', 1]])]])]]);
     const value: PyValue = new Map<PyValue, PyValue>([
       ['ints', [0, 255, 256, 65535, 65536, -1, -2147483648, 2147483647, 2147483648, -2147483649, Number.MAX_SAFE_INTEGER]],
-      ['longs', [2n ** 64n, -(2n ** 70n)]],
+      ['longs', [2n ** 64n, -(2n ** 70n), 2n ** 3000n]], // the last needs LONG4
       ['floats', [1.5, -0.25, 1e300, Infinity, -0]],
       ['strs', ['', 'héllo ✓', 'héllo ✓']],
       ['misc', [null, true, false]],
@@ -54,7 +54,7 @@ describe('pickle', () => {
     ]);
     const back = unpickle(pickle(value), hooks) as Map<string, unknown>;
     assert.deepStrictEqual(plain(back.get('ints')), (value.get('ints') as number[]));
-    assert.deepStrictEqual(back.get('longs'), [2n ** 64n, -(2n ** 70n)]);
+    assert.deepStrictEqual(back.get('longs'), [2n ** 64n, -(2n ** 70n), 2n ** 3000n]);
     assert.deepStrictEqual(back.get('floats'), [1.5, -0.25, 1e300, Infinity, -0]);
     assert.deepStrictEqual(back.get('strs'), ['', 'héllo ✓', 'héllo ✓']);
     assert.deepStrictEqual(back.get('misc'), [null, true, false]);

@@ -190,6 +190,7 @@ views = {'base': base, 't': base.t(), 'slice': base[1:, 1:3], 'row': base[2],
 torch.save(views, os.path.join(d, 'views.pt'))
 torch.save({'only': torch.ones(2)}, os.path.join(d, 'one.pt'))
 torch.save(collections.OrderedDict(only=torch.zeros(1)), os.path.join(d, 'one_od.pt'))
+torch.save({'dev': torch.device('cpu'), 'cuda1': torch.device('cuda', 1), 'step': 3, 'lr': 1e-4}, os.path.join(d, 'misc.pt'))
 print(json.dumps({'sd': [[k, desc(v)] for k, v in sd.items()], 'meta': list(sd._metadata.keys()),
                   'views': {k: desc(v) for k, v in views.items()}}))`, dir);
       const want = JSON.parse(out);
@@ -204,6 +205,8 @@ print(json.dumps({'sd': [[k, desc(v)] for k, v in sd.items()], 'meta': list(sd._
       assert.strictEqual(views.get('param')!.requiresGrad, true);
       assert.deepStrictEqual([...(load(path.join(dir, 'one.pt')) as Map<string, TensorRecord>).keys()], ['only']);
       assert.ok(load(path.join(dir, 'one_od.pt')) instanceof OrderedDict);
+      assert.deepStrictEqual([...(load(path.join(dir, 'misc.pt')) as Map<string, unknown>)],
+        [['dev', 'cpu'], ['cuda1', 'cuda:1'], ['step', 3], ['lr', 1e-4]]);
 
       // and back: what we re-save loads in Python equal to the original, _metadata included
       save(sd, path.join(dir, 'sd_again.pt'));

@@ -74,30 +74,37 @@ class Bytes {
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
-  u8(v: number): void {
+  // Each writer returns `this`, so an opcode and its argument read as one line.
+  u8(v: number): this {
     this.ensure(1);
     this.buf[this.length++] = v;
+    return this;
   }
-  u16(v: number): void {
+  u16(v: number): this {
     this.ensure(2);
     this.length = this.buf.writeUInt16LE(v, this.length);
+    return this;
   }
-  u32(v: number): void {
+  u32(v: number): this {
     this.ensure(4);
     this.length = this.buf.writeUInt32LE(v, this.length);
+    return this;
   }
-  i32(v: number): void {
+  i32(v: number): this {
     this.ensure(4);
     this.length = this.buf.writeInt32LE(v, this.length);
+    return this;
   }
-  f64be(v: number): void {
+  f64be(v: number): this {
     this.ensure(8);
     this.length = this.buf.writeDoubleBE(v, this.length);
+    return this;
   }
-  bytes(b: Uint8Array): void {
+  bytes(b: Uint8Array): this {
     this.ensure(b.length);
     this.buf.set(b, this.length);
     this.length += b.length;
+    return this;
   }
   result(): Buffer {
     return this.buf.subarray(0, this.length);
@@ -125,14 +132,14 @@ export function pickle(value: PyValue): Buffer {
   const put = (key: unknown): void => {
     const i = memo.size;
     memo.set(key, i);
-    if (i < 256) (out.u8(OP.BINPUT), out.u8(i));
-    else (out.u8(OP.LONG_BINPUT), out.u32(i));
+    if (i < 256) out.u8(OP.BINPUT).u8(i);
+    else out.u8(OP.LONG_BINPUT).u32(i);
   };
   const get = (key: unknown): boolean => {
     const i = memo.get(key);
     if (i === undefined) return false;
-    if (i < 256) (out.u8(OP.BINGET), out.u8(i));
-    else (out.u8(OP.LONG_BINGET), out.u32(i));
+    if (i < 256) out.u8(OP.BINGET).u8(i);
+    else out.u8(OP.LONG_BINGET).u32(i);
     return true;
   };
   const saveGlobal = (g: PyGlobal): void => {
@@ -143,7 +150,10 @@ export function pickle(value: PyValue): Buffer {
     put(key);
   };
   const saveTuple = (items: PyValue[]): void => {
-    if (items.length === 0) return out.u8(OP.EMPTY_TUPLE);
+    if (items.length === 0) {
+      out.u8(OP.EMPTY_TUPLE);
+      return;
+    }
     if (items.length <= 3) {
       items.forEach(save);
       out.u8([OP.TUPLE1, OP.TUPLE2, OP.TUPLE3][items.length - 1]);
@@ -163,28 +173,33 @@ export function pickle(value: PyValue): Buffer {
         continue;
       }
       out.u8(OP.MARK);
-      for (const [k, v] of batch) (save(k), save(v));
+      for (const [k, v] of batch) {
+        save(k);
+        save(v);
+      }
       out.u8(OP.SETITEMS);
     }
   };
   const saveInt = (v: number | bigint): void => {
-    if (typeof v === 'number' && v >= 0 && v < 256) return (out.u8(OP.BININT1), out.u8(v));
-    if (typeof v === 'number' && v >= 0 && v < 65536) return (out.u8(OP.BININT2), out.u16(v));
-    if (typeof v === 'number' && v >= -0x80000000 && v <= 0x7fffffff) return (out.u8(OP.BININT), out.i32(v));
-    const bytes = encodeLong(BigInt(v));
-    out.u8(OP.LONG1);
-    out.u8(bytes.length);
-    out.bytes(bytes);
+    if (typeof v === 'number' && v >= 0 && v < 256) out.u8(OP.BININT1).u8(v);
+    else if (typeof v === 'number' && v >= 0 && v < 65536) out.u8(OP.BININT2).u16(v);
+    else if (typeof v === 'number' && v >= -0x80000000 && v <= 0x7fffffff) out.u8(OP.BININT).i32(v);
+    else {
+      const bytes = encodeLong(BigInt(v));
+      if (bytes.length < 256) out.u8(OP.LONG1).u8(bytes.length).bytes(bytes);
+      else out.u8(OP.LONG4).u32(bytes.length).bytes(bytes);
+    }
   };
   function save(v: PyValue): void {
-    if (v === null) return out.u8(OP.NONE);
-    if (v === true) return out.u8(OP.NEWTRUE);
-    if (v === false) return out.u8(OP.NEWFALSE);
+    if (v === null || typeof v === 'boolean') {
+      out.u8(v === null ? OP.NONE : v ? OP.NEWTRUE : OP.NEWFALSE);
+      return;
+    }
     if (typeof v === 'bigint') return saveInt(v);
     if (typeof v === 'number') {
+      // integral JS numbers within 2^53 are Python ints; everything else is a float
       if (Number.isSafeInteger(v) && !Object.is(v, -0)) return saveInt(v);
-      out.u8(OP.BINFLOAT);
-      out.f64be(v);
+      out.u8(OP.BINFLOAT).f64be(v);
       return;
     }
     if (typeof v === 'string') {
@@ -210,7 +225,10 @@ export function pickle(value: PyValue): Buffer {
       saveTuple(v.args);
       out.u8(OP.REDUCE);
       put(v);
-      if (v.state !== undefined) (save(v.state), out.u8(OP.BUILD));
+      if (v.state !== undefined) {
+        save(v.state);
+        out.u8(OP.BUILD);
+      }
       return;
     }
     if (Array.isArray(v)) {
@@ -218,8 +236,14 @@ export function pickle(value: PyValue): Buffer {
       put(v);
       for (let i = 0; i < v.length; i += BATCH) {
         const batch = v.slice(i, i + BATCH);
-        if (batch.length === 1) (save(batch[0]), out.u8(OP.APPEND));
-        else (out.u8(OP.MARK), batch.forEach(save), out.u8(OP.APPENDS));
+        if (batch.length === 1) {
+          save(batch[0]);
+          out.u8(OP.APPEND);
+        } else {
+          out.u8(OP.MARK);
+          batch.forEach(save);
+          out.u8(OP.APPENDS);
+        }
       }
       return;
     }

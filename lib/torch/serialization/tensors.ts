@@ -197,6 +197,7 @@ export function torchHooks(readStorage: (key: string) => Uint8Array, label: stri
     'torch._utils._rebuild_parameter': (data, rg) => parameter(data, rg),
     'torch._utils._rebuild_parameter_with_state': (data, rg) => parameter(data, rg),
     'torch.Size': (dims) => dims,
+    'torch.device': (type, index) => (index === undefined || index === null ? String(type) : `${String(type)}:${String(index)}`),
     // protocol-2 bytes: _codecs.encode(str, 'latin1')
     '_codecs.encode': (s, enc) => Buffer.from(String(s), enc === 'latin1' || enc === 'latin-1' ? 'latin1' : 'utf8'),
     'builtins.set': (items) => new Set(items as unknown[]),
