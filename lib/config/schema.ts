@@ -158,9 +158,17 @@ export const arcEvaluatorFields: Fields<ArcEvaluatorConfig> = {
 
 const EVALUATOR_FIELDS = new Map<string, Fields<EvaluatorConfig>>([['arc@ARC', arcEvaluatorFields as Fields<EvaluatorConfig>]]);
 
-/** Make an evaluator name (`module@Class`) and its keys known to the schema. */
-export function registerEvaluator<C extends EvaluatorConfig>(name: string, fields: Fields<C>): void {
+/**
+ * Make an evaluator name (`module@Class`) and its keys known to the schema (an evaluator module
+ * calls this once). Returns a function that forgets it again.
+ */
+export function registerEvaluator<C extends EvaluatorConfig>(name: string, fields: Fields<C>): () => void {
+  const previous = EVALUATOR_FIELDS.get(name);
   EVALUATOR_FIELDS.set(name, fields as unknown as Fields<EvaluatorConfig>);
+  return () => {
+    if (previous) EVALUATOR_FIELDS.set(name, previous);
+    else EVALUATOR_FIELDS.delete(name);
+  };
 }
 
 export function evaluatorFields(): ReadonlyMap<string, Fields<EvaluatorConfig>> {
