@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/ivalue.h>
 
 #include <atomic>
 #include <mutex>
@@ -43,6 +44,7 @@ class TensorTable {
 // Per-environment state, so worker threads each get their own table.
 struct State {
   TensorTable tensors;
+  std::vector<c10::IValue> stack;  // the boxed-call stack, reused by ops.cc
   std::vector<c10::OperatorHandle> ops;
   Napi::FunctionReference torch_error;
   // ArrayBuffer references whose tensors died (possibly on another thread); released on the JS thread.
@@ -108,6 +110,7 @@ void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitOptim(Napi::Env env, Napi::Object exports);
 void InstallAllocator();
 
 }  // namespace trm

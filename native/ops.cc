@@ -70,7 +70,8 @@ static Napi::Value AllOps(const Napi::CallbackInfo& info) {
 struct Converter {
   Napi::Env env;
   const TensorTable& table;
-  std::vector<std::pair<const c10::TensorImpl*, int64_t>> inputs;  // to recognise returned aliases
+  // Input tensors, to recognise a returned input (in-place ops) without making a new handle.
+  c10::SmallVector<std::pair<const c10::TensorImpl*, int64_t>, 8> inputs;
 
   [[noreturn]] void Fail(const std::string& arg, const std::string& expected) {
     throw std::invalid_argument("argument '" + arg + "' must be " + expected);
@@ -280,6 +281,10 @@ static std::string DescribeArgs(const Napi::CallbackInfo& info, const c10::Funct
   return out;
 }
 
+static std::string OpName(const c10::FunctionSchema& schema) {
+  return schema.overload_name().empty() ? schema.name() : schema.name() + "." + schema.overload_name();
+}
+
 // call(handle, ...args): args in schema order (keyword-only ones included); undefined = default.
 static Napi::Value Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -289,17 +294,14 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
   const c10::OperatorHandle& op = state.ops[handle];
   const c10::FunctionSchema& schema = op.schema();
   const auto& args = schema.arguments();
-  Converter conv{env, state.tensors, {}};
-  std::string op_name = schema.operator_name().overload_name.empty()
-                            ? schema.name()
-                            : schema.name() + "." + schema.overload_name();
   if (info.Length() - 1 > args.size()) {
-    throw OpError(op_name, "takes " + std::to_string(args.size()) + " arguments but " +
-                               std::to_string(info.Length() - 1) + " were given (schema: " +
-                               c10::toString(schema) + ")");
+    throw OpError(OpName(schema), "takes " + std::to_string(args.size()) + " arguments but " +
+                                      std::to_string(info.Length() - 1) + " were given (schema: " +
+                                      c10::toString(schema) + ")");
   }
-  torch::jit::Stack stack;
-  stack.reserve(args.size());
+  Converter conv{env, state.tensors, {}};
+  // Reused between calls (its capacity), always left empty: it must not keep results alive.
+  torch::jit::Stack& stack = state.stack;
   try {
     for (size_t i = 0; i < args.size(); ++i) {
       const c10::Argument& a = args[i];
@@ -319,18 +321,26 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
     }
     op.callBoxed(&stack);
   } catch (const c10::Error& e) {
-    throw OpError(op_name, std::string(e.what_without_backtrace()) + " [" + DescribeArgs(info, schema, state.tensors) + "]");
+    stack.clear();
+    throw OpError(OpName(schema), std::string(e.what_without_backtrace()) + " [" + DescribeArgs(info, schema, state.tensors) + "]");
   } catch (const std::exception& e) {
-    throw OpError(op_name, std::string(e.what()) + " [" + DescribeArgs(info, schema, state.tensors) + "]");
+    stack.clear();
+    throw OpError(OpName(schema), std::string(e.what()) + " [" + DescribeArgs(info, schema, state.tensors) + "]");
   }
   Napi::Value out = env.Undefined();
-  if (stack.size() == 1) {
-    out = conv.Result(stack[0]);
-  } else if (stack.size() > 1) {
-    Napi::Array arr = Napi::Array::New(env, stack.size());
-    for (size_t i = 0; i < stack.size(); ++i) arr.Set(i, conv.Result(stack[i]));
-    out = arr;
+  try {
+    if (stack.size() == 1) {
+      out = conv.Result(stack[0]);
+    } else if (stack.size() > 1) {
+      Napi::Array arr = Napi::Array::New(env, stack.size());
+      for (size_t i = 0; i < stack.size(); ++i) arr.Set(i, conv.Result(stack[i]));
+      out = arr;
+    }
+  } catch (...) {
+    stack.clear();
+    throw;
   }
+  stack.clear();
   ReportExternalMemory(env);
   return out;
 }

@@ -20,3 +20,4 @@ export { noGrad, enableGrad, inferenceMode, isGradEnabled, setGradEnabled, isInf
 export { tidy, keep, dispose, memory } from './scope';
 export { call, ops, Op } from './op';
 export * from './runtime';
+export { save, load } from './save';

@@ -88,14 +88,18 @@ export function to(x: Tensor, target: DType | string, options: { copy?: boolean 
 declare module '../tensor' {
   interface Tensor {
     view(...shape: number[]): Tensor;
+    view(shape: number[]): Tensor;
     reshape(...shape: number[]): Tensor;
+    reshape(shape: number[]): Tensor;
     transpose(dim0: number, dim1: number): Tensor;
     permute(...dims: number[]): Tensor;
+    permute(dims: number[]): Tensor;
     unsqueeze(dim: number): Tensor;
     squeeze(dim?: number): Tensor;
     flatten(startDim?: number, endDim?: number): Tensor;
     unflatten(dim: number, sizes: number[]): Tensor;
     expand(...shape: number[]): Tensor;
+    expand(shape: number[]): Tensor;
     expandAs(other: Tensor): Tensor;
     contiguous(): Tensor;
     narrow(dim: number, start: number, length: number): Tensor;
@@ -105,7 +109,9 @@ declare module '../tensor' {
     split(size: number | number[], dim?: number): Tensor[];
     unbind(dim?: number): Tensor[];
     repeat(...repeats: number[]): Tensor;
+    repeat(repeats: number[]): Tensor;
     flip(...dims: number[]): Tensor;
+    flip(dims: number[]): Tensor;
     roll(shifts: number | number[], dims?: number | number[]): Tensor;
     rot90(k?: number, dims?: [number, number]): Tensor;
     tril(diagonal?: number): Tensor;
