@@ -192,6 +192,8 @@ describe('config/compose: defaults lists', () => {
     const out = composeTree({ configPath: dir, configName: 'main', overrides: ['opt={b: 3, c: 4}', 'list=[5]', 'hydra.run.dir=out'] });
     assert.deepStrictEqual(out.config, { opt: { a: 1, b: 3, c: 4 }, list: [5] });
     assert.deepStrictEqual(out.hydra, { output_subdir: null, run: { dir: 'out' } });
+    assert.deepStrictEqual(composeTree({ configPath: dir, configName: 'main', overrides: ['~hydra.output_subdir'] }).hydra, {});
+    throwsConfig(() => composeTree({ configPath: dir, configName: 'main', overrides: ['hydra=1'] }), 'override', 'hydra.<key>');
   });
 
   it('reports missing config paths and names, with a suggestion', () => {
