@@ -31,15 +31,22 @@ export function composeConfig(options: ComposeConfigOptions): PretrainConfig {
 }
 
 /**
- * What `trm-train --cfg job` prints: the composed job config as YAML. Interpolations are kept
- * as written (like Hydra) unless `resolve` is set (`--resolve`). The config is validated first,
+ * What `trm-train --cfg <part>` prints: the composed job config as YAML (`part: 'job'`, the
+ * default), the `hydra` node alone (`'hydra'`), or both (`'all'`). Interpolations are kept as
+ * written (like Hydra) unless `resolve` is set (`--resolve`). The job config is validated first,
  * so a bad override fails here rather than printing a config that cannot run.
  */
-export function composeConfigYaml(options: ComposeConfigOptions & { resolve?: boolean }): string {
-  const { config } = composeTree({ schemaKeys: schemaKeysAt, ...options });
+export function composeConfigYaml(
+  options: ComposeConfigOptions & { resolve?: boolean; part?: 'job' | 'hydra' | 'all' },
+): string {
+  const { config, hydra } = composeTree({ schemaKeys: schemaKeysAt, ...options });
   const resolved = resolveConfig(config, options.env);
   validatePretrainConfig(resolved);
-  return configToYaml(options.resolve ? resolved : config);
+  const job = options.resolve ? resolved : config;
+  const part = options.part ?? 'job';
+  if (part === 'hydra') return configToYaml({ hydra });
+  if (part === 'all') return configToYaml({ ...job, hydra });
+  return configToYaml(job);
 }
 
 /**

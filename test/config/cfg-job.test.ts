@@ -30,6 +30,12 @@ describe('config: --cfg job output', () => {
     assert.strictEqual((parse(composeConfigYaml({ overrides: [], resolve: true })) as typeof tree)['arch']!['puzzle_emb_ndim'], 512);
   });
 
+  it('prints the hydra node for --cfg hydra and both for --cfg all', () => {
+    assert.deepStrictEqual(parse(composeConfigYaml({ overrides: [], part: 'hydra' })), { hydra: { output_subdir: null } });
+    const all = parse(composeConfigYaml({ overrides: ['seed=3'], part: 'all' })) as Record<string, unknown>;
+    assert.deepStrictEqual([all['seed'], all['hydra']], [3, { output_subdir: null }]);
+  });
+
   it('round-trips the validated config (all_config.yaml)', () => {
     const c = composeConfig({ overrides: ['arch=trm_singlez', 'lr=3e-4', '+run_name=a b'] });
     assert.deepStrictEqual(parseConfigYaml(configToYaml(c)), c);
