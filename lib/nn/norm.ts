@@ -1,0 +1,14 @@
+// RMS norm without a weight, computed in float32 (the official post-norm blocks use it).
+import * as torch from '../torch';
+
+type Tensor = torch.Tensor;
+
+/** x · rsqrt(mean(x², -1) + eps), in float32, returned in x's dtype. */
+export function rmsNorm(hidden_states: Tensor, variance_epsilon: number): Tensor {
+  return torch.tidy(() => {
+    const x = hidden_states.to('float32');
+    const variance = x.square().mean(-1, { keepdim: true });
+    return x.mul(variance.add(variance_epsilon).rsqrt()).to(hidden_states.dtype);
+  });
+}
+export { rmsNorm as rms_norm };
