@@ -6,7 +6,7 @@ import { Grid, gridsEqual } from "../../lib/data/builders/common";
 import { readMetadata } from "../../lib/data/metadata";
 import { readNpy } from "../../lib/data/npy";
 import { Rng } from "../../lib/data/random";
-import { ARC_DATA, tempDir } from "./helpers";
+import { ARC_DATA, hasNumpy, python, tempDir } from "./helpers";
 
 type Json = Record<string, { train: { input: number[][]; output: number[][] }[]; test: { input: number[][]; output?: number[][] }[] }>;
 
@@ -116,6 +116,26 @@ describe("ARC builder", () => {
       for (const [id, p] of Object.entries(testPuzzles)) {
         assert.equal(originals[id].subset, "evaluation");
         assert.deepEqual(p, originals[id].puzzle, "test puzzle kept with its solutions");
+      }
+    });
+
+    it("is readable by numpy with mmap, with the official dtypes", function () {
+      if (!hasNumpy()) this.skip();
+      const got = JSON.parse(python(`
+d = "${out}"
+res = {}
+for split in ["train", "test"]:
+    meta = json.load(open(f"{d}/{split}/dataset.json"))
+    for k in ["inputs", "labels", "puzzle_identifiers", "puzzle_indices", "group_indices"]:
+        a = np.load(f"{d}/{split}/all__{k}.npy", mmap_mode="r")
+        res[f"{split}/{k}"] = [str(a.dtype), len(a.shape), int(a.shape[-1]) if k in ("inputs", "labels") else None]
+    res[f"{split}/max"] = int(np.load(f"{d}/{split}/all__inputs.npy", mmap_mode="r").max())
+print(json.dumps(res))`));
+      for (const split of ["train", "test"]) {
+        assert.deepEqual(got[`${split}/inputs`], ["uint8", 2, 900]);
+        assert.deepEqual(got[`${split}/labels`], ["uint8", 2, 900]);
+        for (const k of ["puzzle_identifiers", "puzzle_indices", "group_indices"]) assert.deepEqual(got[`${split}/${k}`], ["int32", 1, null]);
+        assert.ok(got[`${split}/max`] <= 11);
       }
     });
 
