@@ -21,3 +21,4 @@ export { tidy, keep, dispose, memory } from './scope';
 export { call, ops, Op } from './op';
 export * from './runtime';
 export { save, load } from './save';
+export { mmapFile } from './mmap';

@@ -57,6 +57,7 @@ export interface Native {
   manualSeed(seed: number): void;
   getRngState(): number;
   setRngState(id: number): void;
+  mmapFile(path: string, byteOffset: number, dtype: string, shape: number[]): number;
   buildInfo(): { torchVersion: string; cuda: boolean; cudaDeviceCount: number; nccl: boolean; parallelInfo: string };
   [fused: string]: unknown;
 }
