@@ -9,25 +9,50 @@ const EDGE = 3;
 const LINE_WIDTH = 80;
 const PRECISION = 4;
 
+// JS's toFixed/toExponential round an exact tie away from zero; Python's format() rounds it to
+// even (1.03125 -> "1.0312"). Ties are common in bfloat16/float16 data, so correct them.
+function halfEven(v: number, digits: number, f: (x: number, d: number) => string): string {
+  const plain = f(v, digits);
+  const longer = f(v, digits + 1);
+  const mant = (s: string) => s.split('e')[0];
+  if (!mant(longer).endsWith('5')) return plain;
+  const exact = mant(f(v, Math.min(100, digits + 40)));
+  const cut = mant(longer).length - 1;
+  if (!/^50*$/.test(exact.slice(cut))) return plain;
+  // An exact tie: the truncated candidate wins when its last digit is even.
+  const truncated = mant(longer).slice(0, -1);
+  const last = truncated.replace(/\.$/, '').slice(-1);
+  if (Number(last) % 2 !== 0) return plain;
+  const exp = longer.includes('e') ? 'e' + longer.split('e')[1] : '';
+  return (truncated.endsWith('.') ? truncated.slice(0, -1) : truncated) + exp;
+}
+
+const fixed = (v: number, d: number) => halfEven(v, d, (x, k) => x.toFixed(k));
+
 function expo(v: number): string {
   // Python's "{:.4e}": mantissa with 4 decimals and a two-digit signed exponent.
-  const [m, e] = v.toExponential(PRECISION).split('e');
+  const [m, e] = halfEven(v, PRECISION, (x, k) => x.toExponential(k)).split('e');
   const n = Number(e);
   return `${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
 }
 
-function makeFormatter(values: number[], floating: boolean): (v: number) => string {
-  if (!floating) return (v) => String(v);
-  const finite = values.filter((v) => Number.isFinite(v) && v !== 0).map(Math.abs);
+/** PyTorch's _Formatter: the mode and width come from the nonzero finite values shown. */
+function makeFormatter(values: number[], floating: boolean): { fmt: (v: number) => string; width: number } {
+  if (!floating) return { fmt: (v) => String(v), width: Math.max(1, ...values.map((v) => String(v).length)) };
+  const finite = values.filter((v) => Number.isFinite(v) && v !== 0);
   const special = (v: number) => (Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf');
-  if (finite.length === 0 || finite.every((v) => Number.isInteger(v))) {
-    const sci = finite.length > 0 && Math.max(...finite) / Math.min(...finite) > 1000 && Math.max(...finite) > 1e8;
-    return (v) => (!Number.isFinite(v) ? special(v) : sci ? expo(v) : `${v.toFixed(0)}.`);
+  if (finite.length === 0) return { fmt: (v) => (Number.isFinite(v) ? `${fixed(v, 0)}.` : special(v)), width: 1 };
+  const abs = finite.map(Math.abs);
+  const max = Math.max(...abs);
+  const min = Math.min(...abs);
+  let fmt: (v: number) => string;
+  if (finite.every((v) => Number.isInteger(v))) {
+    fmt = max / min > 1000 || max > 1e8 ? expo : (v) => `${fixed(v, 0)}.`;
+  } else {
+    fmt = max / min > 1000 || max > 1e8 || min < 1e-4 ? expo : (v) => fixed(v, PRECISION);
   }
-  const max = Math.max(...finite);
-  const min = Math.min(...finite);
-  const sci = max / min > 1000 || max > 1e8 || min < 1e-4;
-  return (v) => (!Number.isFinite(v) ? special(v) : sci ? expo(v) : v.toFixed(PRECISION));
+  const width = Math.max(1, ...finite.map((v) => fmt(v).length));
+  return { fmt: (v) => (Number.isFinite(v) ? fmt(v) : special(v)), width };
 }
 
 /** Indices kept along a dimension of size n when summarising. */
@@ -52,15 +77,16 @@ export function formatTensor(t: Tensor): string {
   };
   if (numel > 0) gather(0, 0);
   const isBool = dtype === 'bool';
-  const fmt = isBool ? (v: number) => (v ? 'True' : 'False') : makeFormatter(shown, isFloatingDtype(dtype));
-  const width = Math.max(0, ...shown.map((v) => fmt(v).length));
+  const { fmt, width } = isBool
+    ? { fmt: (v: number) => (v ? 'True' : 'False'), width: shown.some((v) => !v) ? 5 : 4 }
+    : makeFormatter(shown, isFloatingDtype(dtype));
   const cell = (v: number) => fmt(v).padStart(width);
 
   const render = (d: number, offset: number, indent: number): string => {
     if (d === shape.length) return cell(flat[offset]);
     const idx = kept(shape[d], summarize);
     if (d === shape.length - 1) {
-      const items = idx.map((i) => (i === null ? '...' : cell(flat[offset + i * strides[d]])));
+      const items = idx.map((i) => (i === null ? ' ...' : cell(flat[offset + i * strides[d]])));
       const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (width + 2)));
       const lines: string[] = [];
       for (let k = 0; k < items.length; k += perLine) lines.push(items.slice(k, k + perLine).join(', '));
@@ -73,13 +99,26 @@ export function formatTensor(t: Tensor): string {
 
   const prefix = 'tensor(';
   let body = numel === 0 ? '[]' : render(0, 0, prefix.length);
+  if (shape.length === 0) body = fmt(flat[0]).trim();
   const suffixes: string[] = [];
-  if (numel === 0 && shape.length !== 1) suffixes.push(`size=(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`);
+  if (numel === 0 && shape.length !== 1) suffixes.push(`size=(${shape.join(', ')})`);
   if (t.device !== 'cpu') suffixes.push(`device='${t.device}'`);
-  if (!['float32', 'int64', 'bool'].includes(dtype)) suffixes.push(`dtype=torch.${dtype}`);
+  // An empty tensor shows every dtype but the default one (nothing else tells int64 from float32).
+  if (numel === 0 ? dtype !== 'float32' : !['float32', 'int64', 'bool'].includes(dtype)) suffixes.push(`dtype=torch.${dtype}`);
   const gradFn = t.gradFn;
   if (gradFn) suffixes.push(`grad_fn=<${gradFn}>`);
   else if (t.requiresGrad) suffixes.push('requires_grad=True');
-  if (shape.length === 0) body = fmt(flat[0]).trim();
-  return `${prefix}${[body, ...suffixes].join(', ')})`;
+  // PyTorch's _add_suffixes: a suffix that would pass the line width goes on its own line.
+  let out = prefix + body;
+  let lastLine = out.length - out.lastIndexOf('\n') + 1;
+  for (const s of suffixes) {
+    if (lastLine + s.length + 2 > LINE_WIDTH) {
+      out += ',\n' + ' '.repeat(prefix.length) + s;
+      lastLine = prefix.length + s.length;
+    } else {
+      out += ', ' + s;
+      lastLine += s.length + 2;
+    }
+  }
+  return out + ')';
 }
