@@ -7,6 +7,7 @@
         "native/allocator.cc",
         "native/autograd.cc",
         "native/ops.cc",
+        "native/optim.cc",
         "native/runtime.cc",
         "native/tensor.cc"
       ],
