@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/allocator.cc",
         "native/autograd.cc",
+        "native/data.cc",
         "native/ops.cc",
         "native/optim.cc",
         "native/runtime.cc",

@@ -174,6 +174,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOps(env, exports);
   InitAutograd(env, exports);
   InitRuntime(env, exports);
+  InitData(env, exports);
   InitOptim(env, exports);
   return exports;
 }

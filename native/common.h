@@ -70,9 +70,11 @@ struct OpError : std::runtime_error {
 void ThrowTorchError(Napi::Env env, const std::string& op, const std::string& message);
 
 // Every exported function runs inside this guard: nothing thrown in C++ reaches Node as an abort.
+// The export's name (the function's data) names the operation unless the error names its own.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 Napi::Value Guarded(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const char* name = static_cast<const char*>(info.Data());
   try {
     return F(info);
   } catch (const Napi::Error& e) {
@@ -80,9 +82,9 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
   } catch (const OpError& e) {
     ThrowTorchError(env, e.op, e.what());
   } catch (const c10::Error& e) {
-    ThrowTorchError(env, "", e.what_without_backtrace());
+    ThrowTorchError(env, name, e.what_without_backtrace());
   } catch (const std::exception& e) {
-    ThrowTorchError(env, "", e.what());
+    ThrowTorchError(env, name, e.what());
   }
   return env.Undefined();
 }
@@ -103,13 +105,14 @@ const char* DtypeName(c10::ScalarType t);
 std::string Describe(const at::Tensor& t);  // "Tensor[2, 3] float32"
 
 #define TRM_EXPORT(exports, name, fn) \
-  exports.Set(name, Napi::Function::New<::trm::Guarded<fn>>(exports.Env(), name))
+  exports.Set(name, Napi::Function::New<::trm::Guarded<fn>>(exports.Env(), name, const_cast<char*>(name)))
 
 // Each concept registers its functions here (one per native file).
 void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitData(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InstallAllocator();
 
