@@ -209,16 +209,35 @@ export function collateBatch(
   return { inputs, labels, puzzle_identifiers: ids };
 }
 
+/** What the index walk needs of a set: its example count and its two index arrays. */
+export interface PuzzleSetIndex {
+  numExamples: number;
+  puzzle_indices: ArrayLike<number>; // [puzzles + 1]
+  group_indices: ArrayLike<number>; // [groups + 1]
+}
+
 /**
- * Train-mode batches (official `_iter_train`). `state.iters` counts passes over sets across calls
- * and seeds each pass with seed + iters, so successive calls give successive epochs.
+ * One batch as row indices, before any data is gathered: `exampleIndices[i]` is a row of the set
+ * (inputs/labels), `puzzleIndices[i]` the puzzle it belongs to (a row of puzzle_identifiers).
+ * Holds this rank's rows only; fewer than the local batch size means the batch must be padded.
  */
-export function* iterTrain(
-  sets: Map<string, PuzzleSetArrays>,
-  metadata: PuzzleDatasetMetadata,
-  config: SamplingConfig,
-  state: { iters: number },
-): Generator<BatchItem> {
+export interface IndexBatch {
+  setName: string;
+  exampleIndices: Int32Array;
+  puzzleIndices: Int32Array;
+  /** Examples in the whole global batch, excluding padding. */
+  effectiveBatchSize: number;
+}
+
+function indexOf(set: PuzzleSetArrays): PuzzleSetIndex {
+  return { numExamples: set.inputs.shape[0], puzzle_indices: set.puzzle_indices, group_indices: set.group_indices };
+}
+
+/**
+ * Train-mode row indices (official `_iter_train`). `state.iters` counts passes over sets across
+ * calls and seeds each pass with seed + iters, so successive calls give successive epochs.
+ */
+export function* iterTrainIndices(sets: Map<string, PuzzleSetIndex>, config: SamplingConfig, state: { iters: number }): Generator<IndexBatch> {
   const local = localBatchSize(config);
   for (const [setName, set] of sets) {
     state.iters++;
@@ -234,11 +253,7 @@ export function* iterTrain(
       if (effective < config.globalBatchSize) break; // drop the last partial batch
       const lo = config.rank * local;
       const hi = lo + local;
-      yield {
-        setName,
-        batch: collateBatch(set, s.batchIndices.subarray(lo, hi), s.batchPuzzleIndices.subarray(lo, hi), metadata, local),
-        effectiveBatchSize: effective,
-      };
+      yield { setName, exampleIndices: s.batchIndices.subarray(lo, hi), puzzleIndices: s.batchPuzzleIndices.subarray(lo, hi), effectiveBatchSize: effective };
     }
   }
 }
@@ -255,26 +270,65 @@ function puzzleOf(puzzleIndices: ArrayLike<number>, example: number): number {
   return lo - 1;
 }
 
-/** Test-mode batches (official `_iter_test`): every example once, in order, last batch padded. */
-export function* iterTest(sets: Map<string, PuzzleSetArrays>, metadata: PuzzleDatasetMetadata, config: SamplingConfig): Generator<BatchItem> {
+/** Test-mode row indices (official `_iter_test`): every example once, in order, last batch short. */
+export function* iterTestIndices(sets: Map<string, PuzzleSetIndex>, config: SamplingConfig): Generator<IndexBatch> {
   const local = localBatchSize(config);
   for (const [setName, set] of sets) {
-    const total = set.inputs.shape[0];
+    const total = set.numExamples;
     for (let start = 0; start < total; start += config.globalBatchSize) {
       const end = Math.min(total, start + config.globalBatchSize);
       const localStart = start + config.rank * local;
       const localEnd = Math.min(start + (config.rank + 1) * local, end);
-      const examples: number[] = [];
-      const puzzles: number[] = [];
+      const n = Math.max(0, localEnd - localStart);
+      const exampleIndices = new Int32Array(n);
+      const puzzleIndices = new Int32Array(n);
       let p = puzzleOf(set.puzzle_indices, localStart);
-      for (let i = localStart; i < localEnd; i++) {
+      for (let k = 0; k < n; k++) {
+        const i = localStart + k;
         while (p + 1 < set.puzzle_indices.length && i >= set.puzzle_indices[p + 1]) p++;
-        examples.push(i);
-        puzzles.push(p);
+        exampleIndices[k] = i;
+        puzzleIndices[k] = p;
       }
-      yield { setName, batch: collateBatch(set, examples, puzzles, metadata, local), effectiveBatchSize: end - start };
+      yield { setName, exampleIndices, puzzleIndices, effectiveBatchSize: end - start };
     }
   }
+}
+
+/** Either mode's row indices, as the official `__iter__`. */
+export function iterBatchIndices(sets: Map<string, PuzzleSetIndex>, config: SamplingConfig, state: { iters: number }): Generator<IndexBatch> {
+  return config.testSetMode ? iterTestIndices(sets, config) : iterTrainIndices(sets, config, state);
+}
+
+function* collated(
+  sets: Map<string, PuzzleSetArrays>,
+  metadata: PuzzleDatasetMetadata,
+  config: SamplingConfig,
+  indices: Generator<IndexBatch>,
+): Generator<BatchItem> {
+  const local = localBatchSize(config);
+  for (const b of indices) {
+    const batch = collateBatch(sets.get(b.setName)!, b.exampleIndices, b.puzzleIndices, metadata, local);
+    yield { setName: b.setName, batch, effectiveBatchSize: b.effectiveBatchSize };
+  }
+}
+
+function indexMap(sets: Map<string, PuzzleSetArrays>): Map<string, PuzzleSetIndex> {
+  return new Map([...sets].map(([name, set]) => [name, indexOf(set)]));
+}
+
+/** Train-mode batches (official `_iter_train`), gathered into JS arrays; see iterTrainIndices. */
+export function iterTrain(
+  sets: Map<string, PuzzleSetArrays>,
+  metadata: PuzzleDatasetMetadata,
+  config: SamplingConfig,
+  state: { iters: number },
+): Generator<BatchItem> {
+  return collated(sets, metadata, config, iterTrainIndices(indexMap(sets), config, state));
+}
+
+/** Test-mode batches (official `_iter_test`): every example once, in order, last batch padded. */
+export function iterTest(sets: Map<string, PuzzleSetArrays>, metadata: PuzzleDatasetMetadata, config: SamplingConfig): Generator<BatchItem> {
+  return collated(sets, metadata, config, iterTestIndices(indexMap(sets), config));
 }
 
 /** Either mode, as the official `__iter__`. */
