@@ -1,6 +1,7 @@
 // Tensors: creation from every kind of JS data and dtype, conversion back, views and indexing,
 // math, reductions, in-place ops, ops by name, and toString() against PyTorch's own printing.
 import * as assert from 'assert';
+import * as util from 'util';
 import { torch, Tensor } from '../../lib';
 import type { DType } from '../../lib/torch';
 import { assertClose, pythonHasTorch, runTorchPython, values } from '../helpers/torch';
@@ -543,7 +544,7 @@ describe('torch tensors', () => {
 
     it('a disposed tensor prints as such; util.inspect uses toString()', () => {
       const x = t([1, 2]);
-      assert.strictEqual(require('util').inspect(x), 'tensor([1, 2])');
+      assert.strictEqual(util.inspect(x), 'tensor([1, 2])');
       x.dispose();
       assert.strictEqual(x.toString(), 'tensor(<disposed>)');
     });
