@@ -105,7 +105,10 @@ struct Converter {
       bool lossless;
       return v.As<Napi::BigInt>().Int64Value(&lossless);
     }
-    if (!v.IsNumber()) Fail(arg, real->kind() == TypeKind::ScalarTypeType ? "a dtype name" : "an integer");
+    // Enums are named, never numbered: any number would otherwise become some dtype.
+    if (real->kind() == TypeKind::ScalarTypeType) Fail(arg, "a dtype name such as 'float32'");
+    if (real->kind() == TypeKind::LayoutType || real->kind() == TypeKind::MemoryFormatType) Fail(arg, "a name, not a number");
+    if (!v.IsNumber()) Fail(arg, "an integer");
     double d = v.As<Napi::Number>().DoubleValue();
     if (d != static_cast<double>(static_cast<int64_t>(d))) Fail(arg, "an integer");
     return static_cast<int64_t>(d);
@@ -262,19 +265,22 @@ static std::string DescribeArgs(const Napi::CallbackInfo& info, const c10::Funct
   for (size_t i = 1; i < info.Length() && i - 1 < schema.arguments().size(); ++i) {
     const c10::Argument& a = schema.arguments()[i - 1];
     Napi::Value v = info[i];
-    std::string d;
-    bool tensorish = a.type()->kind() == TypeKind::TensorType ||
-                     (a.type()->kind() == TypeKind::OptionalType &&
-                      a.type()->castRaw<c10::OptionalType>()->getElementType()->kind() == TypeKind::TensorType);
     if (v.IsUndefined()) continue;
-    if (tensorish && v.IsNumber()) {
-      int64_t id = v.As<Napi::Number>().Int64Value();
-      d = id >= 0 && id < static_cast<int64_t>(table.Slots().size()) && table.Slots()[id].defined()
-              ? trm::Describe(table.Slots()[id])
-              : "<disposed tensor>";
+    // Tensor arguments arrive as handles: show their shapes, in lists too.
+    bool tensorish = a.type()->str().rfind("Tensor", 0) == 0;
+    auto describe = [&](const Napi::Value& e) -> std::string {
+      if (!tensorish || !e.IsNumber()) return e.IsNull() ? "None" : e.ToString().Utf8Value();
+      int64_t id = e.As<Napi::Number>().Int64Value();
+      bool live = id >= 0 && id < static_cast<int64_t>(table.Slots().size()) && table.Slots()[id].defined();
+      return live ? trm::Describe(table.Slots()[id]) : "<disposed tensor>";
+    };
+    std::string d;
+    if (v.IsArray()) {
+      Napi::Array list = v.As<Napi::Array>();
+      for (uint32_t k = 0; k < list.Length(); ++k) d += (k ? ", " : "") + describe(list[k]);
+      d = "[" + d + "]";
     } else {
-      d = v.ToString().Utf8Value();
-      if (v.IsArray()) d = "[" + d + "]";
+      d = describe(v);
     }
     out += (out.empty() ? "" : ", ") + a.name() + "=" + d;
   }

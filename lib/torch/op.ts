@@ -79,35 +79,34 @@ function isTensor(v: unknown): v is Tensor {
   return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[TENSOR] === true;
 }
 
-function fits(v: unknown, type: string): boolean {
+function fits(v: unknown, type: string, loose = true): boolean {
   if (v === undefined) return true;
-  if (type.endsWith('?')) return v === null || fits(v, type.slice(0, -1));
+  if (type.endsWith('?')) return v === null || fits(v, type.slice(0, -1), loose);
   if (type === 'Tensor') return isTensor(v);
-  if (type === 'int' || type === 'SymInt') return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint' || typeof v === 'string';
+  if (type === 'int' || type === 'SymInt') return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
+  if (type === 'ScalarType' || type === 'Layout' || type === 'MemoryFormat') return typeof v === 'string';
   if (type === 'float') return typeof v === 'number';
   if (type === 'Scalar' || type === 'number') return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint';
   if (type === 'bool') return typeof v === 'boolean';
   if (type === 'str' || type === 'Device') return typeof v === 'string';
   if (type.endsWith('[]')) {
     const elem = type.replace(/\[\d*\]$/, '');
-    if (!Array.isArray(v)) return (elem === 'int' || elem === 'SymInt') && typeof v === 'number';
-    return v.every((e) => fits(e, elem));
+    // Like Python, an int stands for an int[] — but only once no overload takes it exactly.
+    if (!Array.isArray(v)) return loose && (elem === 'int' || elem === 'SymInt') && typeof v === 'number';
+    return v.every((e) => fits(e, elem, loose));
   }
-  if (/\[\d+\]$/.test(type)) return fits(v, type.replace(/\[\d+\]$/, '[]'));
+  if (/\[\d+\]$/.test(type)) return fits(v, type.replace(/\[\d+\]$/, '[]'), loose);
   return true;
 }
 
 function toNative(v: unknown): unknown {
-  if (isTensor(v)) {
-    if (v.id < 0) throw new TorchError('tensor used after dispose()');
-    return v.id;
-  }
+  if (isTensor(v)) return v.id; // -1 once disposed: the native call reports it, naming the op
   if (Array.isArray(v)) return v.map(toNative);
   return v;
 }
 
 /** Lays positional and keyword arguments out in schema order; null when they do not fit. */
-function layout(info: OpInfo, positional: unknown[], kwargs: Record<string, unknown>): unknown[] | null {
+function layout(info: OpInfo, positional: unknown[], kwargs: Record<string, unknown>, loose: boolean): unknown[] | null {
   const args = info.args;
   const positionalSlots = args.filter((a) => !a.kwargOnly).length;
   if (positional.length > positionalSlots) return null;
@@ -121,7 +120,7 @@ function layout(info: OpInfo, positional: unknown[], kwargs: Record<string, unkn
   for (let i = 0; i < args.length; i++) {
     const a: OpArg = args[i];
     if (out[i] === undefined && !a.hasDefault && !a.type.endsWith('?')) return null;
-    if (!fits(out[i], a.realType === 'ScalarType?' || a.realType === 'ScalarType' ? 'int' : a.type)) return null;
+    if (!fits(out[i], /^(ScalarType|Layout|MemoryFormat)\??$/.test(a.realType) ? a.realType : a.type, loose)) return null;
   }
   while (out.length && out[out.length - 1] === undefined) out.pop();
   return out;
@@ -136,9 +135,10 @@ export function call(qualified: string, ...args: unknown[]): unknown {
       : {};
   const hasOverload = qualified.indexOf('.', qualified.indexOf('::')) >= 0;
   const candidates = hasOverload ? [new Op(qualified)] : overloadsOf(qualified);
-  for (const op of candidates) {
-    const laid = layout(op.info, args, kwargs);
-    if (!laid) continue;
+  const fitting = (loose: boolean) => candidates.map((op) => [op, layout(op.info, args, kwargs, loose)] as const).find(([, laid]) => laid);
+  const match = fitting(false) ?? fitting(true);
+  if (match) {
+    const [op, laid] = match as readonly [Op, unknown[]];
     const inputs = laid.flat().filter(isTensor);
     const result = native.call(op.handle, ...laid.map(toNative));
     return fromNative(result, op.info.returns, inputs);
