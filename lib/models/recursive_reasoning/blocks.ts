@@ -22,10 +22,8 @@ export class ReasoningBlock extends Module {
       // Mixes positions: a SwiGLU whose "hidden size" is the sequence length L.
       this.mlp_t = this.registerModule('mlp_t', new SwiGLU(config.seq_len + puzzleEmbLen(config), config.expansion));
     } else {
-      if (config.hidden_size % config.num_heads !== 0) {
-        throw new TypeError(`Expected hidden_size (${config.hidden_size}) to be a multiple of num_heads (${config.num_heads})`);
-      }
-      const head_dim = config.hidden_size / config.num_heads;
+      // Floor division, as the official code: transformers_baseline runs 12 heads of 42 on hidden 512.
+      const head_dim = Math.floor(config.hidden_size / config.num_heads);
       this.self_attn = this.registerModule('self_attn', new Attention(config.hidden_size, head_dim, config.num_heads, config.num_heads, false));
     }
     this.mlp = this.registerModule('mlp', new SwiGLU(config.hidden_size, config.expansion));

@@ -79,8 +79,7 @@ export abstract class ReasoningInner extends Module {
     }
     const positions = c.seq_len + this.puzzle_emb_len;
     if (c.pos_encodings === 'rope') {
-      if (c.hidden_size % c.num_heads !== 0) throw new TypeError(`Expected hidden_size (${c.hidden_size}) to be a multiple of num_heads (${c.num_heads})`);
-      this.rotary_emb = this.registerModule('rotary_emb', new RotaryEmbedding(c.hidden_size / c.num_heads, positions, c.rope_theta));
+      this.rotary_emb = this.registerModule('rotary_emb', new RotaryEmbedding(Math.floor(c.hidden_size / c.num_heads), positions, c.rope_theta));
     } else if (c.pos_encodings === 'learned') {
       this.embed_pos = this.registerModule('embed_pos', new CastedEmbedding(positions, c.hidden_size, embed_init_std, this.forward_dtype));
     }
