@@ -17,9 +17,6 @@ function scratch(prefix: string): string {
   dirs.push(d);
   return d;
 }
-after(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
 
 const config = (paths: string[], over: Partial<PuzzleDatasetConfig> = {}): PuzzleDatasetConfig => ({
   dataset_paths: paths, split: "train", global_batch_size: 4, rank: 0, num_replicas: 1, seed: 5, test_set_mode: false, epochs_per_iter: 1, ...over,
@@ -109,6 +106,10 @@ const GROUPS = [[2, 3], [1], [4], [2, 2], [5], [3], [1, 1, 1], [6], [2], [3, 1],
 describe("PuzzleDataset (memory-mapped)", () => {
   let sudoku: string;
   let grouped: string;
+
+  after(() => {
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
 
   before(function () {
     this.timeout(60000);
