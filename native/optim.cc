@@ -42,6 +42,14 @@ struct AdamConstF {
         bias2_sqrt(static_cast<float>(s.bias2_sqrt())) {}
 };
 
+// No contraction of a*b+c into FMA behind our back: each product rounds where the unfused ops
+// round it; the two FMAs that ATen's AVX2 kernels do use (lerp, addcmul) are written out below.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 // Storage types: float32 as is, bfloat16 as its 16 bits (round to nearest even, NaN kept NaN).
 struct F32 {
   using T = float;
@@ -91,9 +99,10 @@ inline float Atan2(float y, float x) {
 }
 
 // One contiguous span of one parameter: P param, G grad, S state (exp_avg / exp_avg_sq) storage.
-// The operation order follows the unfused reference (p.mul_, m.lerp_, v.mul_.addcmul_, p.sub_),
-// all in fp32 (no FMA, so products round as ATen's do), each value rounded once when stored.
-// m = lerp(m, g, w) as ATen's CPU lerp: a + w(b - a) for |w| < 0.5, else b - (b - a)(1 - w).
+// The operation order and roundings follow the unfused ops of the reference on LibTorch's AVX2
+// kernels (p.mul_, m.lerp_, v.mul_(β2).addcmul_, p.sub_), all in fp32, each value rounded once
+// when stored: m = fma(w, g − m, m) (or fma(w − 1, g − m, g) for w ≥ 0.5, as ATen's lerp; the
+// official CUDA kernel's lerp is the same fma), v = fma((1 − β2)·g, g, β2·v) as ATen's addcmul.
 template <typename P, typename G, typename S>
 inline void AdamScalarLoop(typename P::T* p, const typename G::T* g, typename S::T* m, typename S::T* v,
                            int64_t begin, int64_t end, const AdamConstF& k) {
@@ -103,8 +112,8 @@ inline void AdamScalarLoop(typename P::T* p, const typename G::T* g, typename S:
     const float grad = G::Load(g[i]);
     const float param = P::Load(p[i]) * k.decay;
     const float m0 = S::Load(m[i]);
-    const float exp_avg = small_w ? m0 + w * (grad - m0) : grad - (grad - m0) * (1.0f - w);
-    const float exp_avg_sq = S::Load(v[i]) * k.beta2 + (k.one_minus_beta2 * grad) * grad;
+    const float exp_avg = small_w ? std::fma(w, grad - m0, m0) : std::fma(w - 1.0f, grad - m0, grad);
+    const float exp_avg_sq = std::fma(k.one_minus_beta2 * grad, grad, S::Load(v[i]) * k.beta2);
     const float update = Atan2(exp_avg / k.bias1, std::sqrt(exp_avg_sq) / k.bias2_sqrt);
     p[i] = P::Store(param - k.lr * update);
     m[i] = S::Store(exp_avg);
@@ -119,9 +128,9 @@ void AdamSpan(void* p, const void* g, void* m, void* v, int64_t begin, int64_t e
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// The same math 8 lanes at a time with AVX2 (chosen at run time; no FMA, see above).
+// The same math 8 lanes at a time with AVX2 + FMA (chosen at run time).
 #define TRM_AVX2_KERNEL 1
-#define TRM_AVX2 __attribute__((target("avx2")))
+#define TRM_AVX2 __attribute__((target("avx2,fma")))
 
 TRM_AVX2 inline __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
 TRM_AVX2 inline __m256 Load8(const uint16_t* p) {
@@ -168,7 +177,7 @@ TRM_AVX2 void AdamSpanAvx2(void* p_, const void* g_, void* m_, void* v_, int64_t
   auto* m = static_cast<typename S::T*>(m_);
   auto* v = static_cast<typename S::T*>(v_);
   const __m256 decay = _mm256_set1_ps(k.decay), lr = _mm256_set1_ps(k.lr), w = _mm256_set1_ps(k.one_minus_beta1);
-  const __m256 one_minus_w = _mm256_set1_ps(1.0f - k.one_minus_beta1);
+  const __m256 w_minus_one = _mm256_set1_ps(k.one_minus_beta1 - 1.0f);
   const __m256 beta2 = _mm256_set1_ps(k.beta2), one_minus_beta2 = _mm256_set1_ps(k.one_minus_beta2);
   const __m256 bias1 = _mm256_set1_ps(k.bias1), bias2_sqrt = _mm256_set1_ps(k.bias2_sqrt);
   const bool small_w = std::fabs(k.one_minus_beta1) < 0.5f;
@@ -178,10 +187,9 @@ TRM_AVX2 void AdamSpanAvx2(void* p_, const void* g_, void* m_, void* v_, int64_t
     const __m256 param = _mm256_mul_ps(Load8(p + i), decay);
     const __m256 m0 = Load8(m + i);
     const __m256 diff = _mm256_sub_ps(grad, m0);
-    const __m256 exp_avg = small_w ? _mm256_add_ps(m0, _mm256_mul_ps(w, diff))
-                                   : _mm256_sub_ps(grad, _mm256_mul_ps(diff, one_minus_w));
-    const __m256 exp_avg_sq = _mm256_add_ps(_mm256_mul_ps(Load8(v + i), beta2),
-                                            _mm256_mul_ps(_mm256_mul_ps(one_minus_beta2, grad), grad));
+    const __m256 exp_avg = small_w ? _mm256_fmadd_ps(w, diff, m0) : _mm256_fmadd_ps(w_minus_one, diff, grad);
+    const __m256 exp_avg_sq =
+        _mm256_fmadd_ps(_mm256_mul_ps(one_minus_beta2, grad), grad, _mm256_mul_ps(Load8(v + i), beta2));
     const __m256 update = Atan2x8(_mm256_div_ps(exp_avg, bias1), _mm256_div_ps(_mm256_sqrt_ps(exp_avg_sq), bias2_sqrt));
     Store8(p + i, _mm256_sub_ps(param, _mm256_mul_ps(lr, update)));
     Store8(m + i, exp_avg);
@@ -191,13 +199,15 @@ TRM_AVX2 void AdamSpanAvx2(void* p_, const void* g_, void* m_, void* v_, int64_t
 }
 #endif
 
+#pragma GCC pop_options
+
 using SpanFn = void (*)(void*, const void*, void*, void*, int64_t, int64_t, const AdamConstF&);
 
 bool Supported(c10::ScalarType t) { return t == at::kFloat || t == at::kBFloat16; }
 
 bool UseAvx2() {
 #ifdef TRM_AVX2_KERNEL
-  static const bool yes = __builtin_cpu_supports("avx2");
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
 #else
   return false;
