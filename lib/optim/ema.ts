@@ -37,7 +37,7 @@ export class EMAHelper {
     torch.noGrad(() => {
       for (const [name, p] of trainable(named)) {
         this.shadow.get(name)?.dispose();
-        this.shadow.set(name, torch.keep(torch.clone(torch.detach(p))));
+        this.shadow.set(name, torch.keep(torch.clone(p)));
       }
     });
   }
@@ -73,7 +73,7 @@ export class EMAHelper {
   swapIn(named: NamedTensors): EmaSwap {
     const list = trainable(named);
     for (const [name, p] of list) this.shadowOf(name, p);
-    const saved = torch.noGrad(() => list.map(([, p]) => torch.keep(torch.clone(torch.detach(p)))));
+    const saved = torch.noGrad(() => list.map(([, p]) => torch.keep(torch.clone(p))));
     this.ema(named);
     let done = false;
     return {
@@ -112,7 +112,7 @@ export class EMAHelper {
     for (const [name, t] of list) {
       if (!(t instanceof Tensor) || t.isDisposed) throw new TypeError(`EMAHelper.loadStateDict: '${name}' is not a live Tensor`);
     }
-    const copies = torch.noGrad(() => list.map(([, t]) => torch.keep(torch.clone(torch.detach(t)))));
+    const copies = torch.noGrad(() => list.map(([, t]) => torch.keep(torch.clone(t))));
     this.dispose();
     list.forEach(([name], i) => this.shadow.set(name, copies[i]));
   }

@@ -212,6 +212,23 @@ describe('AdamATan2', () => {
     );
   });
 
+  it('steps without leaking tensor handles (fused and eager)', () => {
+    for (const fused of [true, false]) {
+      const ps = [param([1, 2, 3], [3]), param([4, 5], [2], 'bfloat16')];
+      const opt = new AdamATan2(ps, { lr: 0.1, fused });
+      ps.forEach((p) => setGrad(p, p.shape[0] === 3 ? [1, 2, 3] : [1, 1]));
+      opt.step(); // creates the state
+      const before = torch.memory().tensors;
+      for (let i = 0; i < 10; i++) {
+        ps.forEach((p) => setGrad(p, p.shape[0] === 3 ? [1, 2, 3] : [1, 1]));
+        opt.step();
+        opt.zeroGrad();
+      }
+      assert.equal(torch.memory().tensors, before, fused ? 'fused' : 'eager');
+      opt.dispose();
+    }
+  });
+
   it('creates its state outside the caller\'s tidy scope and frees it on dispose()', () => {
     const p = param([1, 2, 3], [3]);
     const opt = new AdamATan2([p], { lr: 0.1 });

@@ -51,9 +51,11 @@ export function param(data: Float32Array | number[], shape: number[], dtype: tor
   return torch.tidy(() => torch.tensor(Float32Array.from(data)).reshape(shape).to(dtype).detach()).requiresGrad_(true);
 }
 
-/** Sets p.grad to `data` (cast to p's dtype). */
+/** Sets p.grad to `data` (cast to p's dtype); holds no JS handle to it afterwards. */
 export function setGrad(p: torch.Tensor, data: Float32Array | number[]): void {
-  p.grad = torch.tidy(() => torch.tensor(Float32Array.from(data)).reshape(p.shape).to(p.dtype).detach());
+  const g = torch.tidy(() => torch.tensor(Float32Array.from(data)).reshape(p.shape).to(p.dtype).detach());
+  p.grad = g;
+  g.dispose();
 }
 
 export const values = (t: torch.Tensor): number[] => t.toArray();
