@@ -184,6 +184,10 @@ describe('ACT wrapper', () => {
     const batch = tinyBatch(2);
     const carry = m.initialCarry(batch);
     assert.throws(() => m.forward(carry, { inputs: batch.inputs }), /batch is missing 'labels'/);
+    const noIds = { inputs: batch.inputs, labels: batch.labels };
+    const c2 = m.initialCarry(noIds);
+    assert.throws(() => m.forward(c2, noIds), /batch is missing 'puzzle_identifiers'/);
+    torch.dispose(c2);
     torch.dispose([carry, batch]);
   });
 });

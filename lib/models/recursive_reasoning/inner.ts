@@ -160,6 +160,9 @@ export abstract class ReasoningInner extends Module {
 
   /** One ACT step of the inner model. The returned tensors are new; `carry` and `batch` are not freed. */
   forward(carry: InnerCarry, batch: Batch): InnerOutput {
+    for (const key of this.puzzle_emb ? ['inputs', 'puzzle_identifiers'] : ['inputs']) {
+      if (batch[key] === undefined) throw new TypeError(`batch is missing '${key}' (it has ${Object.keys(batch).join(', ') || 'no keys'})`);
+    }
     return torch.tidy(() => {
       const cos_sin = this.rotary_emb ? this.rotary_emb.forward() : null;
       const x = this.inputEmbeddings(batch.inputs, batch.puzzle_identifiers);
