@@ -5,7 +5,6 @@
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/GradMode.h>
-#include <c10/util/BFloat16.h>
 
 #include <algorithm>
 #include <cmath>
