@@ -31,7 +31,8 @@ export const PARITY_CONFIGS: Record<string, typeof BASE> = {
   // (a 1e-6 relative weight change moves step-3 logits by 2e-3, in either implementation), so
   // the committed fixtures, which must hold for any BLAS thread count, use one H cycle.
   mlp_t_no_positions: { ...BASE, mlp_t: true, pos_encodings: 'none', H_cycles: 1 },
-  learned_positions: { ...BASE, pos_encodings: 'learned', loss_type: 'softmax_cross_entropy' },
+  // also the Q-continue path: halting on q_halt > q_continue and the bootstrapped target's loss
+  learned_positions: { ...BASE, pos_encodings: 'learned', loss_type: 'softmax_cross_entropy', no_ACT_continue: false },
   no_puzzle_emb: { ...BASE, puzzle_emb_ndim: 0, puzzle_emb_len: 0, H_cycles: 3, L_cycles: 1 },
 };
 

@@ -1,6 +1,7 @@
 // TRM against the independent PyTorch reference (../shared/reference/trm_ref.py), float32: same
-// weights and batch → eval logits and q logits after 1 and 3 ACT steps within 1e-4, lm_loss and
-// q_halt_loss within 1e-5 relative, every gradient within 1e-4 of its reference's max |g|.
+// weights and batch → eval logits and q logits after 1 and 3 ACT steps within 1e-4, lm_loss,
+// q_halt_loss and the total loss (with q_continue_loss where learned) within 1e-5 relative,
+// every gradient within 1e-4 of its reference's max |g|.
 // Committed fixtures always run; with /usr/bin/python3 + torch the reference is also run live
 // on fresh weights we write (TRM_REGEN_FIXTURES=1 writes those into fixtures/ instead).
 import * as assert from 'assert';
@@ -25,7 +26,7 @@ function compare(ours: OurResults, ref: Map<string, Tensor>): string[] {
       if (!(d <= 1e-4)) problems.push(`${key}: max abs diff ${d}`);
     }
   }
-  for (const what of ['lm_loss', 'q_halt_loss'] as const) {
+  for (const what of ['lm_loss', 'q_halt_loss', 'loss'] as const) {
     const r = ref.get(`train_${what}`)!.item();
     const rel = Math.abs(ours[what] - r) / Math.abs(r);
     if (!(rel <= 1e-5)) problems.push(`${what}: ours ${ours[what]} reference ${r} (relative ${rel})`);
