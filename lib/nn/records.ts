@@ -16,14 +16,15 @@ export function tensorToRecord(t: Tensor): TensorRecord {
   });
 }
 
-/** A tensor with the record's values (a copy: strided views are materialised). */
+/** A contiguous tensor with the record's values (a copy of just its elements). */
 export function recordToTensor(r: TensorRecord): Tensor {
   return torch.tidy(() => {
     const storage = torch.fromTypedArray(r.data.slice(), [r.data.byteLength], { dtype: 'uint8' });
     const typed = r.data.byteLength === 0 ? storage.to(r.dtype as DType) : (torch.call('aten::view.dtype', storage, r.dtype) as Tensor);
     const strides = r.strides ?? contiguousStrides(r.shape);
     const view = torch.call('aten::as_strided', typed, r.shape, strides, r.storageOffset ?? 0) as Tensor;
-    return view.clone();
+    const compact = view.contiguous(); // a fresh contiguous copy, unless the view already was one
+    return compact === view ? view.clone() : compact;
   });
 }
 
