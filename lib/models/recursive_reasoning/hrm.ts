@@ -29,8 +29,8 @@ export class HierarchicalReasoningModel_ACTV1_Inner extends ReasoningInner {
     const { H_cycles, L_cycles } = this.config;
     const latents = new Latents();
     let { z_H, z_L } = carry;
-    const updateL = () => (z_L = latents.replace(z_L, this.apply(this.L_level, cos_sin, () => [z_L, z_H.add(x)])));
-    const updateH = () => (z_H = latents.replace(z_H, this.apply(this.H_level, cos_sin, () => [z_H, z_L])));
+    const updateL = () => (z_L = latents.replace(z_L, this.runLevel(this.L_level, cos_sin, () => [z_L, z_H.add(x)])));
+    const updateH = () => (z_H = latents.replace(z_H, this.runLevel(this.H_level, cos_sin, () => [z_H, z_L])));
     torch.noGrad(() => {
       for (let h = 0; h < H_cycles; h++) {
         for (let l = 0; l < L_cycles; l++) if (!(h === H_cycles - 1 && l === L_cycles - 1)) updateL();

@@ -151,7 +151,7 @@ export abstract class ReasoningInner extends Module {
   protected abstract recurse(carry: InnerCarry, x: Tensor, cos_sin: CosSin | null): { latents: InnerCarry; output: Tensor };
 
   /** `level(hidden, injection)`, freeing the temporaries `args` makes (e.g. z_H + x) right away. */
-  protected apply(level: ReasoningModule, cos_sin: CosSin | null, args: () => [Tensor, Tensor | null]): Tensor {
+  protected runLevel(level: ReasoningModule, cos_sin: CosSin | null, args: () => [Tensor, Tensor | null]): Tensor {
     return torch.tidy(() => {
       const [hidden, injection] = args();
       return level.forward(hidden, injection, cos_sin);

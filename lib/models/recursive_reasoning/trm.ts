@@ -36,9 +36,9 @@ export class TinyRecursiveReasoningModel_ACTV1_Inner extends ReasoningInner {
   /** One recursion: L_cycles × z_L = L(z_L, z_H + x), then z_H = L(z_H, z_L). */
   protected latentRecursion(z: InnerCarry, x: Tensor, cos_sin: CosSin | null, latents: Latents): void {
     for (let i = 0; i < this.config.L_cycles; i++) {
-      z.z_L = latents.replace(z.z_L, this.apply(this.L_level, cos_sin, () => [z.z_L, z.z_H.add(x)]));
+      z.z_L = latents.replace(z.z_L, this.runLevel(this.L_level, cos_sin, () => [z.z_L, z.z_H.add(x)]));
     }
-    z.z_H = latents.replace(z.z_H, this.apply(this.L_level, cos_sin, () => [z.z_H, z.z_L]));
+    z.z_H = latents.replace(z.z_H, this.runLevel(this.L_level, cos_sin, () => [z.z_H, z.z_L]));
   }
 
   /** The latent the heads read. */

@@ -28,9 +28,9 @@ export class TinyRecursiveReasoningModel_ACTV1_Inner extends TRMInner {
 
   protected override latentRecursion(z: InnerCarry, x: Tensor, cos_sin: CosSin | null, latents: Latents): void {
     for (let i = 0; i < this.config.L_cycles; i++) {
-      z[Z_L[i]] = latents.replace(z[Z_L[i]], this.apply(this.L_level, cos_sin, () => [this.sumL(z), z.z_H.add(x)]));
+      z[Z_L[i]] = latents.replace(z[Z_L[i]], this.runLevel(this.L_level, cos_sin, () => [this.sumL(z), z.z_H.add(x)]));
     }
-    z.z_H = latents.replace(z.z_H, this.apply(this.L_level, cos_sin, () => [z.z_H, this.sumL(z)]));
+    z.z_H = latents.replace(z.z_H, this.runLevel(this.L_level, cos_sin, () => [z.z_H, this.sumL(z)]));
   }
 }
 

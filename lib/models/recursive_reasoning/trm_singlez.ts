@@ -16,9 +16,9 @@ export class TinyRecursiveReasoningModel_ACTV1_Inner extends TRMInner {
 
   protected override latentRecursion(z: InnerCarry, x: Tensor, cos_sin: CosSin | null, latents: Latents): void {
     for (let i = 0; i < this.config.L_cycles; i++) {
-      z.z_L = latents.replace(z.z_L, this.apply(this.L_level, cos_sin, () => [z.z_L.add(x), null]));
+      z.z_L = latents.replace(z.z_L, this.runLevel(this.L_level, cos_sin, () => [z.z_L.add(x), null]));
     }
-    z.z_L = latents.replace(z.z_L, this.apply(this.L_level, cos_sin, () => [z.z_L, null]));
+    z.z_L = latents.replace(z.z_L, this.runLevel(this.L_level, cos_sin, () => [z.z_L, null]));
   }
 
   protected override outputLatent(z: InnerCarry): Tensor {
