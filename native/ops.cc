@@ -300,9 +300,11 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
   const c10::OperatorHandle& op = state.ops[handle];
   const c10::FunctionSchema& schema = op.schema();
   const auto& args = schema.arguments();
-  if (info.Length() - 1 > args.size()) {
+  size_t given = info.Length();  // trailing undefined arguments mean "default", as if absent
+  while (given > 1 && info[given - 1].IsUndefined()) --given;
+  if (given - 1 > args.size()) {
     throw OpError(OpName(schema), "takes " + std::to_string(args.size()) + " arguments but " +
-                                      std::to_string(info.Length() - 1) + " were given (schema: " +
+                                      std::to_string(given - 1) + " were given (schema: " +
                                       c10::toString(schema) + ")");
   }
   Converter conv{env, state.tensors, {}};
@@ -311,7 +313,7 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
   try {
     for (size_t i = 0; i < args.size(); ++i) {
       const c10::Argument& a = args[i];
-      Napi::Value v = i + 1 < info.Length() ? info[i + 1] : env.Undefined();
+      Napi::Value v = i + 1 < given ? info[i + 1] : env.Undefined();
       if (v.IsUndefined()) {
         if (a.default_value()) {
           stack.push_back(*a.default_value());

@@ -8,12 +8,19 @@
 #include <ATen/ops/empty.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include <dlfcn.h>
+
 namespace trm {
 
 static Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int64_t n = IntArg(info, 0, "setNumThreads count");
   if (n < 1) throw std::invalid_argument("setNumThreads: expected a positive count, got " + std::to_string(n));
   at::set_num_threads(static_cast<int>(n));
+  // OpenBLAS (pthread build) keeps its own pool, and its thread count changes matmul rounding.
+  using SetBlasThreads = void (*)(int);
+  if (auto blas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    blas(static_cast<int>(n));
+  }
   return info.Env().Undefined();
 }
 

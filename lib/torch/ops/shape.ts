@@ -134,7 +134,8 @@ declare module '../tensor' {
 }
 
 /** Methods that take dims as varargs or one array, as in Python (`x.view(2, 3)` or `x.view([2, 3])`). */
-const dims = (args: (number | number[])[]): number[] => (Array.isArray(args[0]) ? args[0] : (args as number[]));
+const dims = (args: (number | number[] | undefined)[]): number[] =>
+  Array.isArray(args[0]) ? args[0] : (args.filter((a) => a !== undefined) as number[]);
 
 attach({
   view: (x: Tensor, ...s: (number | number[])[]) => view(x, dims(s)),

@@ -30,8 +30,11 @@ export function attach(methods: Record<string, Method>): void {
   const proto = Tensor.prototype as unknown as Record<string, unknown>;
   for (const [name, fn] of Object.entries(methods)) {
     const f = fn as (self: Tensor, ...args: unknown[]) => unknown;
-    proto[name] = function (this: Tensor, ...args: unknown[]) {
-      return f(this, ...args);
+    // Fixed arity: a rest/spread wrapper costs more than the op's own JS work. Missing arguments
+    // arrive as undefined, which defaults fill; more than six go through the slow path.
+    proto[name] = function (this: Tensor, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, g?: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      return arguments.length > 6 ? f(this, ...(arguments as unknown as unknown[])) : f(this, a, b, c, d, e, g);
     };
   }
 }
