@@ -1,0 +1,54 @@
+// The run's data, as the official create_dataloader / create_evaluators: the train split sampled
+// (epochs_per_iter epochs per pass), the test split walked in order (from data_paths_test when
+// given), and one evaluator per configured name and test data path.
+import { DatasetError } from '../data/errors';
+import { PuzzleDataset } from '../data/puzzle_dataset';
+import type { PretrainConfig } from '../config';
+import { createEvaluator } from '../evaluators/registry';
+import type { Evaluator } from '../evaluators/types';
+import type { BatchItem, BatchSource } from './types';
+
+export interface TrainData {
+  readonly metadata: PuzzleDataset['metadata'];
+  /** The pass of iteration `iter` (its sampling seed depends on it, as the official `_iters`). */
+  iterate(iter: number): AsyncIterable<BatchItem>;
+}
+
+export interface RunData {
+  train: TrainData;
+  eval: BatchSource | null;
+  evaluators: Evaluator[];
+  close(): void;
+}
+
+export function openData(config: PretrainConfig, rank: number, worldSize: number, epochsPerIter: number, log: (m: string) => void = () => {}): RunData {
+  const common = { global_batch_size: config.global_batch_size, rank, num_replicas: worldSize, seed: config.seed };
+  const train = new PuzzleDataset({ ...common, dataset_paths: config.data_paths, split: 'train', test_set_mode: false, epochs_per_iter: epochsPerIter });
+  const testPaths = config.data_paths_test.length > 0 ? config.data_paths_test : config.data_paths;
+  let test: PuzzleDataset | null = null;
+  try {
+    test = new PuzzleDataset({ ...common, dataset_paths: testPaths, split: 'test', test_set_mode: true, epochs_per_iter: 1 });
+  } catch (e) {
+    if (!(e instanceof DatasetError) || !/no test split/.test(e.message)) throw e;
+    log('NO EVAL DATA FOUND: training without evaluation');
+  }
+  const evaluators: Evaluator[] = [];
+  if (test) {
+    for (const cfg of config.evaluators) {
+      const { name, ...options } = cfg as unknown as Record<string, unknown>;
+      for (const dataPath of testPaths) evaluators.push(createEvaluator(String(name), { dataPath, evalMetadata: test.metadata }, options));
+    }
+  }
+  return {
+    train: {
+      metadata: train.metadata,
+      iterate: (iter) => train.batches({ iter }),
+    },
+    eval: test ? { metadata: test.metadata, [Symbol.asyncIterator]: () => test!.batches() } : null,
+    evaluators,
+    close() {
+      train.close();
+      test?.close();
+    },
+  };
+}
