@@ -162,7 +162,7 @@ function usage(name: string, cmd: Command): string {
   for (const [flag, f] of Object.entries(cmd.flags)) {
     const arg = f.type === "bool" ? "" : f.type === "list" ? " <value…>" : ` <${f.type}>`;
     const extra = f.required ? " (required)" : f.default !== undefined ? ` (default: ${JSON.stringify(f.default)})` : "";
-    lines.push(`  --${flag}${arg}`.padEnd(34) + f.help + extra);
+    lines.push(`  --${flag}${arg}`.padEnd(33) + " " + f.help + extra);
   }
   return lines.join("\n");
 }
