@@ -1,7 +1,7 @@
 // `trm dataset arc|sudoku|maze|gen-sudoku|gen-maze …`: parses flags (the official builders' names,
 // kebab-case) from one table per command and calls the library. Never calls process.exit.
 import { DatasetError } from "../data/errors";
-import { closest, didYouMean } from "../data/suggest";
+import { closest, didYouMean } from '../util/suggest';
 import { buildArcDataset } from "../data/builders/arc";
 import { buildSudokuDataset } from "../data/builders/sudoku";
 import { buildMazeDataset } from "../data/builders/maze";

@@ -3,7 +3,7 @@
 // overrides. One table drives parsing and help; parsing throws, it never exits.
 
 import { ConfigError } from './errors';
-import { closest } from './suggest';
+import { closest } from '../util/suggest';
 
 export interface LauncherFlags {
   /** Processes on this node: a number, or 'auto' (one per GPU, else one). */

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from './errors';
 import { Override } from './overrides';
-import { didYouMean } from './suggest';
+import { didYouMean } from '../util/suggest';
 import { ConfigDict, ConfigNode, isDict } from './tree';
 import { LoadedConfigFile, readConfigFile } from './yaml-io';
 

@@ -5,7 +5,7 @@
 
 import { ConfigError } from './errors';
 import { typePrimitive } from './overrides';
-import { didYouMean } from './suggest';
+import { didYouMean } from '../util/suggest';
 import { ConfigDict, ConfigNode, isDict } from './tree';
 
 /** Value OmegaConf uses for "must be supplied". */

@@ -4,7 +4,7 @@
 
 import { ConfigError } from './errors';
 import { Field, Fields, TypeSpec, parseFields, t, typeError } from './spec';
-import { closest } from './suggest';
+import { closest } from '../util/suggest';
 import { isDict } from './tree';
 import {
   ARCH_NAMES,

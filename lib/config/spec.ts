@@ -4,7 +4,7 @@
 
 import { ConfigError } from './errors';
 import { MISSING } from './interpolate';
-import { closest } from './suggest';
+import { closest } from '../util/suggest';
 import { isDict } from './tree';
 
 export interface TypeSpec<T> {

@@ -3,7 +3,7 @@
 
 import { ConfigError } from './errors';
 import { Override, OverrideValue } from './overrides';
-import { didYouMean } from './suggest';
+import { didYouMean } from '../util/suggest';
 import { ConfigDict, ConfigNode, deletePath, getPath, isDict, setPath, splitPath } from './tree';
 
 /** Keys a schema allows inside the mapping at a path, if known (only used to word errors). */

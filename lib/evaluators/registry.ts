@@ -2,7 +2,7 @@
 // ("<module>@<class>", the official load_model_class convention). Extra keys are the options.
 import { DatasetError } from "../data/errors";
 import { PuzzleDatasetMetadata } from "../data/metadata";
-import { didYouMean } from "../data/suggest";
+import { didYouMean } from '../util/suggest';
 import { ARC } from "./arc";
 import { ExactAccuracy } from "./exact";
 import { Evaluator } from "./types";

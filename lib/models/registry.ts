@@ -1,6 +1,6 @@
 // Architectures and loss heads by their official `name:` strings (`module@Class`), so a config's
 // `arch.name` picks the model. Users register their own with registerModel / registerLossHead.
-import { didYouMean } from '../config/suggest';
+import { didYouMean } from '../util/suggest';
 import type { ACTModel } from './recursive_reasoning/act';
 import { ACTLossHead, LossType } from './losses';
 import { HierarchicalReasoningModel_ACTV1 } from './recursive_reasoning/hrm';

@@ -1,5 +1,5 @@
-// "Did you mean …?" for config keys, group options and flags: Damerau-Levenshtein
-// (optimal string alignment) distance, case-insensitive, with a cut-off that scales with length.
+// "Did you mean …?" for unknown names everywhere (config keys, flags, ops, models, evaluators):
+// Damerau-Levenshtein (optimal string alignment) distance, case-insensitive, with a cut-off that scales with length.
 
 /** Edit distance counting insertions, deletions, substitutions and adjacent swaps. */
 export function editDistance(a: string, b: string): number {

@@ -44,7 +44,7 @@ describe("trm dataset CLI", () => {
     assert.match(r.err, /unknown flag --input-file-prefx .*Did you mean --input-file-prefix\?/);
     const c = await run(["sudoko"]);
     assert.equal(c.code, 2);
-    assert.match(c.err, /unknown command "sudoko". Did you mean "sudoku"\?/);
+    assert.match(c.err, /unknown command "sudoko". Did you mean 'sudoku'\?/);
   });
 
   it("reports missing required flags, bad values and a missing --source-repo folder", async () => {

@@ -155,8 +155,8 @@ describe("ARC evaluator", () => {
     assert.ok(ev instanceof ARC);
     assert.deepEqual([...ev.requiredOutputs].sort(), ["inputs", "preds", "puzzle_identifiers", "q_halt_logits"]);
     assert.deepEqual(evaluatorNames().sort(), ["arc@ARC", "exact@ExactAccuracy"]);
-    assert.throws(() => createEvaluator("arc@ARk", ctx), (e: unknown) => e instanceof DatasetError && /Did you mean "arc@ARC"/.test(e.message));
-    assert.throws(() => createEvaluator("arc@ARC", ctx, { pass_ks: [1] }), /Did you mean "pass_Ks"/);
+    assert.throws(() => createEvaluator("arc@ARk", ctx), (e: unknown) => e instanceof DatasetError && /Did you mean 'arc@ARC'/.test(e.message));
+    assert.throws(() => createEvaluator("arc@ARC", ctx, { pass_ks: [1] }), /Did you mean 'pass_Ks'/);
     assert.throws(() => createEvaluator("arc@ARC", ctx, { submission_K: 0 }), /invalid value/);
   });
 });

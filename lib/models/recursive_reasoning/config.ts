@@ -1,7 +1,7 @@
 // The model config every recursive-reasoning architecture reads, with per-architecture key tables
 // (required keys, defaults, ranges). Unknown keys are refused with a suggestion; `name`, `loss`
 // and `causal` (which the trainer passes along, as the official pretrain.py does) are ignored.
-import { didYouMean } from '../../config/suggest';
+import { didYouMean } from '../../util/suggest';
 
 export type PosEncodings = 'rope' | 'learned' | 'none';
 export type ForwardDtype = 'bfloat16' | 'float16' | 'float32';
