@@ -7,6 +7,8 @@
         "native/allocator.cc",
         "native/autograd.cc",
         "native/data.cc",
+        "native/jit.cc",
+        "native/distributed.cc",
         "native/ops.cc",
         "native/optim.cc",
         "native/runtime.cc",

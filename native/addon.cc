@@ -176,6 +176,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRuntime(env, exports);
   InitData(env, exports);
   InitOptim(env, exports);
+  InitJit(env, exports);
+  InitDistributed(env, exports);
   return exports;
 }
 

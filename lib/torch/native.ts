@@ -20,6 +20,25 @@ export interface OpInfo {
   returns: OpArg[];
 }
 
+/** An opaque c10d process group (native/distributed.cc). */
+export type ProcessGroupHandle = { readonly __processGroup: true };
+
+/** What native/distributed.cc needs to join a group as torch.distributed's env:// does. */
+export interface NativeGroupOptions {
+  backend: 'gloo' | 'nccl';
+  masterAddr: string;
+  masterPort: number;
+  rank: number;
+  worldSize: number;
+  timeoutMs: number;
+  /** This process hosts the TCPStore (rank 0, unless an agent hosts it). */
+  hostStore: boolean;
+  /** The agent store's prefix ("/worker/attempt_N"), or '' for a store of our own. */
+  storePrefix: string;
+  glooInterfaces?: string[];
+  glooHostname?: string;
+}
+
 /** The addon's surface (native/*.cc). Tensors are integer handles into a native table. */
 export interface Native {
   setErrorClass(ctor: typeof TorchError): void;
@@ -59,6 +78,15 @@ export interface Native {
   setRngState(id: number): void;
   mmapFile(path: string, byteOffset: number, dtype: string, shape: number[]): number;
   buildInfo(): { torchVersion: string; cuda: boolean; cudaDeviceCount: number; nccl: boolean; parallelInfo: string };
+  // native/distributed.cc: a process group is an opaque handle; `async` picks a Promise over blocking.
+  initProcessGroup(options: NativeGroupOptions, async: boolean): ProcessGroupHandle | Promise<ProcessGroupHandle>;
+  pgAllReduce(pg: ProcessGroupHandle, tensors: number[], op: string, timeoutMs: number, async: boolean): void | Promise<void>;
+  pgBroadcast(pg: ProcessGroupHandle, tensors: number[], root: number, timeoutMs: number, async: boolean): void | Promise<void>;
+  pgReduce(pg: ProcessGroupHandle, tensor: number, root: number, op: string, timeoutMs: number, async: boolean): void | Promise<void>;
+  pgAllGather(pg: ProcessGroupHandle, tensor: number, intoOne: boolean, timeoutMs: number, async: boolean): number | number[] | Promise<number | number[]>;
+  pgBarrier(pg: ProcessGroupHandle, timeoutMs: number, async: boolean): void | Promise<void>;
+  pgInfo(pg: ProcessGroupHandle): { rank: number; worldSize: number; backend: string; destroyed: boolean; failure: string | null };
+  destroyProcessGroup(pg: ProcessGroupHandle): void;
   [fused: string]: unknown;
 }
 
