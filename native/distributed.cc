@@ -55,15 +55,15 @@ const napi_type_tag kGroupTag = {0x7c1d0a5e3b2f4d61ULL, 0x9e8a4c2b1f0d3e57ULL};
 
 void Finalize(Napi::Env, Group* g) { delete g; }
 
-Group& GroupArg(const Napi::CallbackInfo& info, size_t i) {
+Group& GroupArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
   Napi::Value v = info[i];
   if (!v.IsExternal() || !v.As<Napi::External<Group>>().CheckTypeTag(&kGroupTag)) {
     throw std::invalid_argument("expected a process group handle");
   }
   Group* g = v.As<Napi::External<Group>>().Data();
-  if (!g->pg) throw std::runtime_error("process group used after destroy()");
+  if (!g->pg) throw OpError(op, "process group used after destroy()");
   if (!g->failure.empty()) {
-    throw std::runtime_error("the process group failed earlier and cannot be used again (" + g->failure +
+    throw OpError(op, "the process group failed earlier and cannot be used again (" + g->failure +
                              "); every rank must create a new one");
   }
   return *g;
@@ -214,6 +214,19 @@ void Reject(Napi::Env env, Napi::Promise::Deferred& d, const std::string& op, co
 std::string Message(const std::exception& e) {
   if (auto* ce = dynamic_cast<const c10::Error*>(&e)) return ce->what_without_backtrace();
   return e.what();
+}
+
+// A collective's failure in words a user can act on; the backend's own text follows.
+std::string Explain(const std::exception& e, Ms timeout) {
+  std::string m = Message(e);
+  if (m.find("timed out") != std::string::npos || m.find("Timed out") != std::string::npos) {
+    return "timed out after " + std::to_string(timeout.count()) + " ms: a peer rank is stalled or gone (" + m + ")";
+  }
+  if (m.find("Connection closed by peer") != std::string::npos || m.find("Connection reset") != std::string::npos ||
+      m.find("Broken pipe") != std::string::npos) {
+    return "a peer rank exited or lost its connection (" + m + ")";
+  }
+  return m;
 }
 
 class ConnectWorker : public Napi::AsyncWorker {
@@ -382,7 +395,7 @@ class WaitWorker : public Napi::AsyncWorker {
     try {
       job_.Wait();
     } catch (const std::exception& e) {
-      SetError(Message(e));
+      SetError(Explain(e, job_.timeout));
     }
   }
   void OnOK() override {
@@ -415,8 +428,9 @@ Napi::Value Finish(const Napi::CallbackInfo& info, Group& g, Job job, bool async
   try {
     job.Wait();
   } catch (const std::exception& e) {
-    g.failure = job.op + ": " + Message(e);
-    throw OpError(job.op, Message(e));
+    std::string m = Explain(e, job.timeout);
+    g.failure = job.op + ": " + m;
+    throw OpError(job.op, m);
   }
   return Results(info.Env(), job);
 }
@@ -435,8 +449,9 @@ void Issue(Group& g, Job& job, F issue) {
   try {
     job.works.push_back(issue());
   } catch (const std::exception& e) {
-    g.failure = job.op + ": " + Message(e);
-    throw OpError(job.op, Message(e));
+    std::string m = Explain(e, job.timeout);
+    g.failure = job.op + ": " + m;
+    throw OpError(job.op, m);
   }
 }
 
@@ -450,7 +465,7 @@ int64_t RankArg(const Napi::CallbackInfo& info, size_t i, const Group& g, const 
 
 // allReduce(group, tensors, op, timeoutMs, async): in place.
 Napi::Value AllReduce(const Napi::CallbackInfo& info) {
-  Group& g = GroupArg(info, 0);
+  Group& g = GroupArg(info, 0, "allReduce");
   Job job = NewJob("allReduce", g, TimeoutArg(info, 3));
   Stage(job, g, TensorListArg(info, 1));
   c10d::AllreduceOptions o;
@@ -465,7 +480,7 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info) {
 
 // broadcast(group, tensors, root, timeoutMs, async): in place.
 Napi::Value Broadcast(const Napi::CallbackInfo& info) {
-  Group& g = GroupArg(info, 0);
+  Group& g = GroupArg(info, 0, "broadcast");
   Job job = NewJob("broadcast", g, TimeoutArg(info, 3));
   Stage(job, g, TensorListArg(info, 1));
   c10d::BroadcastOptions o;
@@ -481,7 +496,7 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
 // reduce(group, tensor, root, op, timeoutMs, async): the result lands in root's tensor; the
 // others' tensors are left as they were.
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  Group& g = GroupArg(info, 0);
+  Group& g = GroupArg(info, 0, "reduce");
   Job job = NewJob("reduce", g, TimeoutArg(info, 4));
   at::Tensor t = HandleTensor(info.Env(), info[1]);
   Stage(job, g, {t});
@@ -502,7 +517,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
 // allGather(group, tensor, intoOne, timeoutMs, async): a list of world-size tensors, or one
 // tensor with every rank's concatenated along dim 0 (all_gather_into_tensor).
 Napi::Value AllGather(const Napi::CallbackInfo& info) {
-  Group& g = GroupArg(info, 0);
+  Group& g = GroupArg(info, 0, "allGather");
   Job job = NewJob("allGather", g, TimeoutArg(info, 3));
   bool intoOne = BoolArg(info, 2, "intoOne");
   at::Tensor input = HandleTensor(info.Env(), info[1]);
@@ -535,7 +550,7 @@ Napi::Value AllGather(const Napi::CallbackInfo& info) {
 
 // barrier(group, timeoutMs, async)
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
-  Group& g = GroupArg(info, 0);
+  Group& g = GroupArg(info, 0, "barrier");
   Job job = NewJob("barrier", g, TimeoutArg(info, 1));
   c10d::BarrierOptions o;
   o.timeout = job.timeout;
