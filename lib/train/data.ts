@@ -26,18 +26,30 @@ export function openData(config: PretrainConfig, rank: number, worldSize: number
   const train = new PuzzleDataset({ ...common, dataset_paths: config.data_paths, split: 'train', test_set_mode: false, epochs_per_iter: epochsPerIter });
   const testPaths = config.data_paths_test.length > 0 ? config.data_paths_test : config.data_paths;
   let test: PuzzleDataset | null = null;
-  try {
-    test = new PuzzleDataset({ ...common, dataset_paths: testPaths, split: 'test', test_set_mode: true, epochs_per_iter: 1 });
-  } catch (e) {
-    if (!(e instanceof DatasetError) || !/no test split/.test(e.message)) throw e;
-    log('NO EVAL DATA FOUND: training without evaluation');
-  }
   const evaluators: Evaluator[] = [];
-  if (test) {
-    for (const cfg of config.evaluators) {
-      const { name, ...options } = cfg as unknown as Record<string, unknown>;
-      for (const dataPath of testPaths) evaluators.push(createEvaluator(String(name), { dataPath, evalMetadata: test.metadata }, options));
+  try {
+    try {
+      test = new PuzzleDataset({ ...common, dataset_paths: testPaths, split: 'test', test_set_mode: true, epochs_per_iter: 1 });
+    } catch (e) {
+      if (!(e instanceof DatasetError) || !/no test split/.test(e.message)) throw e;
+      log('NO EVAL DATA FOUND: training without evaluation');
     }
+    if (test) {
+      for (const k of ['seq_len', 'vocab_size'] as const) {
+        if (test.metadata[k] !== train.metadata[k]) {
+          throw new DatasetError(`the test split has ${k} ${test.metadata[k]} but the training data has ${train.metadata[k]}; the model is built for the training data (${testPaths.join(', ')})`);
+        }
+      }
+      for (const cfg of config.evaluators) {
+        const { name, ...options } = cfg as unknown as Record<string, unknown>;
+        for (const dataPath of testPaths) evaluators.push(createEvaluator(String(name), { dataPath, evalMetadata: test.metadata }, options));
+      }
+    }
+  } catch (e) {
+    // Nothing stays mapped when the test split or an evaluator cannot be set up.
+    test?.close();
+    train.close();
+    throw e;
   }
   return {
     train: {

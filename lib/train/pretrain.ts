@@ -14,7 +14,7 @@ import { stackMetrics, trainMetrics } from './metrics';
 import { MetricsLog } from './metrics_log';
 import { withRunNames } from './naming';
 import { Progress } from './progress';
-import { loadResumeState, saveResumeState } from './resume';
+import { DataPosition, loadResumeState, saveResumeState } from './resume';
 import { applyOptimizers, createTrainState, TrainState } from './train_state';
 import { EventWriter } from './tensorboard';
 import { BatchSource, Comm, SINGLE_PROCESS } from './types';
@@ -54,7 +54,13 @@ export interface PretrainResult {
 export async function pretrain(input: PretrainConfig, options: PretrainOptions = {}): Promise<PretrainResult> {
   const comm = options.comm ?? SINGLE_PROCESS;
   const rank = comm.rank;
-  const log = rank === 0 ? options.log ?? ((m: string) => console.error(m)) : () => {};
+  const userLog = rank === 0 ? options.log ?? ((m: string) => console.error(m)) : () => {};
+  let logging: Logging | null = null;
+  // Messages go on a line of their own, not after a progress bar drawn on a TTY.
+  const log = (m: string) => {
+    logging?.progress?.clearLine();
+    userLog(m);
+  };
   const config = withRunNames(input);
   const checkpointPath = config.checkpoint_path!;
   if (config.global_batch_size % comm.worldSize !== 0) {
@@ -68,27 +74,33 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
   torch.manualSeed(config.seed + rank);
 
   const data = openData(config, rank, comm.worldSize, epochsPerIter, log);
-  const state = createTrainState(config, data.train.metadata, comm);
-  const model = state.model;
-  if (config.load_checkpoint) loadModelCheckpoint(model, config.load_checkpoint, log);
-  await comm.broadcastTensors([...model.parameters(), ...model.buffers()]);
-
-  let startIter = 0;
-  let skipBatches = 0;
-  if (config.resume) {
-    const resumed = loadResumeState(config.resume, state, (file) => loadModelCheckpoint(model, file, log));
-    startIter = resumed.iter;
-    skipBatches = resumed.batchesInIter;
-    log(`Resumed from ${config.resume} at step ${state.step}`);
-  }
-
-  const logging = rank === 0 ? openLogs(config, checkpointPath, state, options) : null;
-  const stopRequested = () => options.signal?.aborted || (options.stopAtStep !== undefined && state.step >= options.stopAtStep);
+  let state: TrainState | null = null;
   let lastTrain: Record<string, number> | null = null;
   let lastEval: Record<string, unknown> | null = null;
+  let lastSaved: string | null = null;
   let stopped = false;
 
   try {
+    state = createTrainState(config, data.train.metadata, comm);
+    const model = state.model;
+    if (config.load_checkpoint) loadModelCheckpoint(model, config.load_checkpoint, log);
+    await comm.broadcastTensors([...model.parameters(), ...model.buffers()]);
+
+    let startIter = 0;
+    let skipBatches = 0;
+    if (config.resume) {
+      const resumed = loadResumeState(config.resume, state, (file) => loadModelCheckpoint(model, file, log));
+      startIter = resumed.iter;
+      skipBatches = resumed.batchesInIter;
+      log(`Resumed from ${config.resume} at step ${state.step}`);
+    }
+
+    logging = rank === 0 ? openLogs(config, checkpointPath, state, options) : null;
+    const save = (position: DataPosition) => {
+      lastSaved = saveCheckpoint(config, state!, position, log);
+    };
+    const stopRequested = () => options.signal?.aborted || (options.stopAtStep !== undefined && state!.step >= options.stopAtStep);
+
     for (let iter = startIter; iter < totalIters && !stopped; iter++) {
       model.train();
       let batchIndex = 0;
@@ -98,7 +110,15 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
           torch.dispose(batch);
           continue;
         }
-        const metrics = await trainBatch(state, batch, config.global_batch_size, comm);
+        let metrics: Record<string, number> | null;
+        try {
+          metrics = await trainBatch(state, batch, config.global_batch_size, comm);
+        } catch (e) {
+          if (e instanceof TrainingError && e.step !== undefined) {
+            e.message += lastSaved ? ` The last good checkpoint, ${lastSaved}, is kept.` : ' No checkpoint had been saved yet.';
+          }
+          throw e;
+        }
         if (metrics && rank === 0) {
           lastTrain = metrics;
           logging!.log(state.step, metrics);
@@ -107,7 +127,7 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
         state.ema?.update(model.namedParameters());
         if (stopRequested()) {
           stopped = true;
-          if (rank === 0) saveCheckpoint(config, state, { iter, batchesInIter: batchIndex }, log);
+          if (rank === 0) save({ iter, batchesInIter: batchIndex });
           break;
         }
       }
@@ -128,7 +148,7 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
           if (lastEval && rank === 0) logging!.logEval(state.step, lastEval);
         }
         if (rank === 0 && (config.checkpoint_every_eval || iter === totalIters - 1)) {
-          saveCheckpoint(config, state, { iter: iter + 1, batchesInIter: 0 }, log);
+          save({ iter: iter + 1, batchesInIter: 0 });
         }
       } finally {
         swap?.restore();
@@ -137,7 +157,7 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
   } finally {
     logging?.close();
     data.close();
-    if (state.carry) torch.dispose(state.carry);
+    if (state?.carry) torch.dispose(state.carry);
   }
   return { config, step: state.step, totalSteps: state.totalSteps, evalMetrics: lastEval, trainMetrics: lastTrain, checkpointPath, stopped };
 }
@@ -167,7 +187,7 @@ async function trainBatch(state: TrainState, batch: Record<string, Tensor>, glob
     const out = trainMetrics(keys, reduced, globalBatchSize);
     out['train/lr'] = lr;
     if (!Number.isFinite(out['train/lm_loss'] ?? 0) || !Number.isFinite(out['train/q_halt_loss'] ?? 0)) {
-      throw new TrainingError(`the loss became NaN or infinite at step ${state.step} (lm_loss ${out['train/lm_loss']}, q_halt_loss ${out['train/q_halt_loss']}); stopping. The last good checkpoint is kept.`, state.step);
+      throw new TrainingError(`the loss became NaN or infinite at step ${state.step} (lm_loss ${out['train/lm_loss']}, q_halt_loss ${out['train/q_halt_loss']}); stopping.`, state.step);
     }
     return out;
   } finally {
@@ -185,14 +205,17 @@ function keepCarry(carry: ACTCarry): ACTCarry {
   return carry;
 }
 
-function saveCheckpoint(config: PretrainConfig, state: TrainState, position: { iter: number; batchesInIter: number }, log: (m: string) => void): void {
+/** Writes step_N and step_N.resume; returns step_N. */
+function saveCheckpoint(config: PretrainConfig, state: TrainState, position: DataPosition, log: (m: string) => void): string {
   const dir = config.checkpoint_path!;
-  saveModelCheckpoint(state.model, dir, state.step);
-  saveResumeState(`${checkpointFile(dir, state.step)}.resume`, state, position);
-  log(`Saved checkpoint ${checkpointFile(dir, state.step)}`);
+  const file = saveModelCheckpoint(state.model, dir, state.step);
+  saveResumeState(`${file}.resume`, state, position);
+  log(`Saved checkpoint ${file}`);
+  return file;
 }
 
 interface Logging {
+  progress: Progress | null;
   log(step: number, metrics: Record<string, number>): void;
   logEval(step: number, metrics: Record<string, unknown>): void;
   close(): void;
@@ -208,6 +231,7 @@ function openLogs(config: PretrainConfig, dir: string, state: TrainState, option
   const numParams = state.model.numParameters();
   jsonl.append(state.step, { num_params: numParams });
   return {
+    progress,
     log(step, metrics) {
       jsonl.append(step, metrics);
       events.addScalars(metrics, step);

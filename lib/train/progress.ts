@@ -47,6 +47,8 @@ export class Progress {
   private readonly startMs: number;
   private readonly startStep: number;
   private lastDrawMs = -Infinity;
+  private lastDrawnStep = -1;
+  private barShown = false;
   private step = 0;
   private stats: ProgressStats = {};
   private finished = false;
@@ -76,9 +78,22 @@ export class Progress {
   /** Draw the final state and end the line. */
   finish(): void {
     if (this.finished) return;
-    this.draw(this.clock());
+    // A plain line already printed for this step is not printed twice.
+    if (this.tty || this.step !== this.lastDrawnStep) this.draw(this.clock());
     if (this.tty) this.stream.write('\n');
+    this.barShown = false;
     this.finished = true;
+  }
+
+  /**
+   * Clears a bar drawn on a TTY so that a message can be printed on a line of its own; the bar is
+   * redrawn on the next update. Nothing to do when not a TTY (every line ends with a newline).
+   */
+  clearLine(): void {
+    if (!this.tty || !this.barShown || this.finished) return;
+    this.stream.write('\r\x1b[K');
+    this.barShown = false;
+    this.lastDrawMs = -Infinity;
   }
 
   /** The status text for the current state (no bar, no control characters). */
@@ -98,6 +113,7 @@ export class Progress {
 
   private draw(now: number): void {
     this.lastDrawMs = now;
+    this.lastDrawnStep = this.step;
     const label = this.opts.label ? `${this.opts.label} ` : '';
     const text = this.status(now);
     if (!this.tty) {
@@ -110,5 +126,6 @@ export class Progress {
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
     // \r returns to column 0, \x1b[K clears what a longer previous line left behind
     this.stream.write(`\r${label}[${bar}] ${text}\x1b[K`);
+    this.barShown = true;
   }
 }

@@ -68,4 +68,35 @@ describe('progress', () => {
     assert.match(stream.out[0], /520\/1000 \| 2\.00 steps\/s \| ETA 4m00s/);
     assert.throws(() => new Progress({ total: 0, stream }), /Expected positive integer for total but received 0/);
   });
+
+  it('does not print the last plain line twice when finishing on a step already printed', () => {
+    const stream = new FakeStream(false);
+    let now = 0;
+    const p = new Progress({ total: 3, stream, clock: () => now });
+    for (let step = 1; step <= 3; step++) {
+      now += 1000;
+      p.update(step);
+    }
+    p.finish();
+    assert.deepStrictEqual(stream.out.map((s) => s.split(' |')[0]), ['step 1/3', 'step 3/3']);
+  });
+
+  it('clears the bar on a TTY so a message gets its own line, and redraws on the next update', () => {
+    const stream = new FakeStream(true);
+    let now = 0;
+    const p = new Progress({ total: 10, stream, clock: () => now, redrawMs: 1000 });
+    p.update(1);
+    p.clearLine();
+    assert.strictEqual(stream.out[stream.out.length - 1], '\r\x1b[K');
+    p.clearLine();
+    assert.strictEqual(stream.out.length, 2, 'nothing to clear twice');
+    now += 1; // well within redrawMs: redrawn anyway, the bar was cleared
+    p.update(2);
+    assert.match(stream.out[stream.out.length - 1], /^\r\[.*\] 2\/10/);
+    const plain = new FakeStream(false);
+    const q = new Progress({ total: 10, stream: plain });
+    q.update(1);
+    q.clearLine();
+    assert.strictEqual(plain.out.length, 1, 'plain lines need no clearing');
+  });
 });
