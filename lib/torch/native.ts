@@ -39,6 +39,20 @@ export interface NativeGroupOptions {
   glooHostname?: string;
 }
 
+/** An opaque TorchScript compilation unit or module (native/jit.cc). */
+export type JitHandle = { readonly __jit: true };
+
+/** A TorchScript function's or method's signature (`self` left out); types as TorchScript writes them. */
+export interface JitFunctionInfo {
+  name: string;
+  schema: string;
+  args: { name: string; type: string; hasDefault: boolean }[];
+  returns: string[];
+}
+
+/** Turns a returned tensor handle into a Tensor (tracked by the current scope). */
+export type JitWrap = (id: number) => unknown;
+
 /** The addon's surface (native/*.cc). Tensors are integer handles into a native table. */
 export interface Native {
   setErrorClass(ctor: typeof TorchError): void;
@@ -87,6 +101,19 @@ export interface Native {
   pgBarrier(pg: ProcessGroupHandle, timeoutMs: number, async: boolean): void | Promise<void>;
   pgInfo(pg: ProcessGroupHandle): { rank: number; worldSize: number; backend: string; destroyed: boolean; failure: string | null };
   destroyProcessGroup(pg: ProcessGroupHandle): void;
+  // native/jit.cc: TorchScript; tensors in arguments are handles, results come back through `wrap`.
+  jitCompile(source: string): { handle: JitHandle; functions: JitFunctionInfo[] };
+  jitFunctions(handle: JitHandle): JitFunctionInfo[];
+  jitCall(handle: JitHandle, name: string, args: unknown[], kwargs: Record<string, unknown> | undefined, wrap: JitWrap): unknown;
+  jitCallAsync(handle: JitHandle, name: string, args: unknown[], kwargs: Record<string, unknown> | undefined, wrap: JitWrap): Promise<unknown>;
+  jitLoad(path: string, device?: string): JitHandle;
+  jitLoadAsync(path: string, device?: string): Promise<JitHandle>;
+  jitNamedTensors(handle: JitHandle, kind: 'parameters' | 'buffers', recurse: boolean, wrap: JitWrap): [string, unknown][];
+  jitTrain(handle: JitHandle, on?: boolean): boolean;
+  jitTo(handle: JitHandle, dtype: string | null, device: string | null): void;
+  jitSave(handle: JitHandle, path: string): void;
+  jitAttr(handle: JitHandle, name: string, wrap: JitWrap): unknown;
+  jitBuildModule(className: string, parameters: [string, number][], buffers: [string, number][], attributes: Record<string, number | boolean | string>, source: string): JitHandle;
   [fused: string]: unknown;
 }
 
