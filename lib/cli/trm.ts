@@ -3,14 +3,12 @@
 import { runBench } from '../bench/cli';
 import { runDatasetCommand } from './dataset';
 import { runVizCommand } from '../viz/cli';
-import { runVizCommand } from '../viz/cli';
 import { runExportCommand } from '../jit/cli';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   dataset: { summary: 'build (arc, sudoku, maze) or generate (gen-sudoku, gen-maze) puzzle datasets', run: runDatasetCommand },
   export: { summary: 'write a TorchScript module of a trained checkpoint (--out model.pt)', run: runExportCommand },
   bench: { summary: 'benchmarks against PyTorch on this machine (--json FILE)', run: runBench },
-  viz: { summary: 'local web page for datasets, predictions and training curves ([dir…] --port N)', run: runVizCommand },
   viz: { summary: 'local web page for datasets, predictions and training curves ([dir…] --port N)', run: runVizCommand },
 };
 
