@@ -1,6 +1,8 @@
 // `trm-train [overrides…]`: the official `python pretrain.py` command line. With no arguments on
 // a machine without the default data, it runs the built-in demo: generate a Sudoku set, train a
 // small TRM on it and report the exact accuracy on held-out puzzles it never trained on.
+// First: OpenBLAS reads its kernel choice when the native addon loads (see blas_env).
+import '../train/blas_env';
 import * as fs from 'fs';
 import * as path from 'path';
 import { composeConfig, composeConfigYaml, parseTrainArgv, PretrainConfig } from '../config';
@@ -8,6 +10,8 @@ import { trainFlagsHelp } from '../config/argv';
 import { buildSudokuDataset } from '../data/builders/sudoku';
 import { generateSudokuCsv } from '../data/generators/sudoku';
 import { pretrain, PretrainResult } from '../train/pretrain';
+import { initProcessGroup, ProcessGroupComm, readDistEnv } from '../distributed';
+import { launch, workerArgv } from '../distributed/launch';
 
 /** The built-in demo: its config (config/demo_sudoku.yaml) and the data it generates. */
 export const DEMO = {
@@ -56,11 +60,18 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  if (flags.launcher.nprocPerNode !== undefined && flags.launcher.nprocPerNode !== 1) {
-    console.error('trm-train: --nproc-per-node > 1 needs the distributed launcher, which is not available in this version; run one process, or launch ranks with torchrun.');
-    return 2;
-  }
   const log = (m: string) => console.error(m);
+  if (Object.keys(flags.launcher).length > 0 && !flags.cfg) {
+    // The launcher: this process only starts the workers (and builds the demo data once).
+    const args = workerArgv(argv);
+    if (args.length === 0 && (flags.launcher.nodeRank ?? 0) === 0 && !composeConfig({ overrides: [] }).data_paths.every((p) => fs.existsSync(p))) prepareDemoData(log);
+    return launch({ ...flags.launcher, command: [process.execPath, path.join(__dirname, '..', '..', '..', 'bin', 'trm-train.js'), ...args] });
+  }
+  // A worker of several (our launcher, torchrun or SLURM): join the group first.
+  const dist = readDistEnv();
+  const group = dist.worldSize > 1 ? await initProcessGroup({ backend: process.env.TRM_DIST_BACKEND === 'nccl' ? 'nccl' : 'gloo' }) : null;
+  const comm = group ? new ProcessGroupComm(group) : undefined;
+  const say = dist.rank === 0 ? log : () => {};
   let configName = flags.configName;
   let demo = false;
   if (argv.length === 0) {
@@ -68,8 +79,9 @@ export async function main(argv: string[]): Promise<number> {
     if (!defaults.data_paths.every((p) => fs.existsSync(p))) {
       demo = true;
       configName = DEMO.configName;
-      log(`No dataset at ${defaults.data_paths.join(', ')}: running the built-in demo (config/${DEMO.configName}.yaml).`);
-      prepareDemoData(log);
+      say(`No dataset at ${defaults.data_paths.join(', ')}: running the built-in demo (config/${DEMO.configName}.yaml).`);
+      if (dist.localRank === 0) prepareDemoData(say);
+      await group?.barrier();
     }
   }
   const compose = { configPath: flags.configPath, configName, overrides };
@@ -87,7 +99,12 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const started = Date.now();
-  const result = await pretrain(config, { signal: controller.signal, log });
+  const result = await pretrain(config, { signal: controller.signal, log, comm });
+  if (group) {
+    await group.barrier(); // nobody tears its end down while another still finishes
+    group.destroy();
+  }
+  if (dist.rank !== 0) return 0;
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const acc = exactAccuracy(result);
   log(`Trained ${result.step} steps in ${minutes} min; checkpoints in ${result.checkpointPath}`);

@@ -45,10 +45,14 @@ export function createTrainState(
   const { name: lossName, ...lossOptions } = config.arch.loss as unknown as Record<string, unknown>;
   const model = createLossHead(String(lossName), inner, lossOptions);
   const emb = inner.puzzle_emb;
+  // Several ranks: the sparse embedding's grads and ids are all-gathered (blocking) through the
+  // Comm's allGatherTensor when it has one (distributed/ProcessGroupComm does).
+  const commGather = (comm as Partial<{ allGatherTensor(t: Tensor): Tensor }>).allGatherTensor;
+  const gather = allGather ?? (comm.worldSize > 1 && commGather ? (t: Tensor) => commGather.call(comm, t) : undefined);
   const optim = createOptimizers(config, {
     parameters: model.parameters(),
     puzzleEmb: emb ? [emb.weights, emb.local_weights, emb.local_ids] : null,
-    allGather,
+    allGather: gather,
   });
   let ema: EMAHelper | null = null;
   if (config.ema) {
