@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../torch';
 import type { Module } from '../nn/module';
+import { TrainingError } from './errors';
 
 type Tensor = torch.Tensor;
 
@@ -36,12 +37,23 @@ export function saveModelCheckpoint(model: Module, checkpointPath: string, step:
  * the saved rows, so a model can be fine-tuned on a dataset with other puzzles.
  */
 export function loadModelCheckpoint(model: Module, file: string, log: (msg: string) => void = () => {}): void {
-  if (!fs.existsSync(file)) throw new Error(`checkpoint '${file}' does not exist`);
-  const loaded = torch.load(file);
-  if (!(loaded instanceof Map)) throw new Error(`checkpoint '${file}' does not hold a state dict (found ${typeof loaded})`);
+  if (!fs.existsSync(file)) throw new TrainingError(`checkpoint '${file}' does not exist`);
+  let loaded: unknown;
+  try {
+    loaded = torch.load(file);
+  } catch (e) {
+    throw new TrainingError(`cannot read checkpoint '${file}': ${(e as Error).message}`);
+  }
+  if (!(loaded instanceof Map)) {
+    torch.dispose(loaded);
+    throw new TrainingError(`checkpoint '${file}' does not hold a state dict (found ${typeof loaded})`);
+  }
   const sd = new Map<string, Tensor>();
   for (const [k, v] of loaded as Map<string, unknown>) {
-    if (!(v instanceof torch.Tensor)) throw new Error(`checkpoint '${file}': entry '${k}' is not a tensor`);
+    if (!(v instanceof torch.Tensor)) {
+      torch.dispose(loaded);
+      throw new TrainingError(`checkpoint '${file}': entry '${k}' is not a tensor`);
+    }
     sd.set(String(k).startsWith(COMPILED_PREFIX) ? String(k).slice(COMPILED_PREFIX.length) : String(k), v);
   }
   try {
@@ -49,15 +61,29 @@ export function loadModelCheckpoint(model: Module, file: string, log: (msg: stri
     const expected = own.get(PUZZLE_EMB_KEY)?.shape;
     torch.dispose(own);
     const saved = sd.get(PUZZLE_EMB_KEY);
-    if (expected && saved && saved.shape.join() !== expected.join()) {
+    // Only the number of rows may differ (another dataset's puzzles); a table of another width
+    // belongs to another model, which loadStateDict reports with every mismatching key.
+    if (expected && saved && saved.shape.join() !== expected.join() && saved.shape.length === 2 && saved.shape[1] === expected[1]) {
       log(`Resetting puzzle embedding as shape is different. Found [${saved.shape}], Expected [${expected}]`);
       sd.set(PUZZLE_EMB_KEY, torch.tidy(() => saved.mean(0, { keepdim: true }).expand(expected).contiguous()));
       saved.dispose();
     }
-    model.loadStateDict(sd);
+    try {
+      model.loadStateDict(sd);
+    } catch (e) {
+      throw new TrainingError(`checkpoint '${file}' does not fit this model: ${oneLine((e as Error).message)}`);
+    }
   } finally {
     torch.dispose(sd);
   }
+}
+
+/** PyTorch's multi-line load_state_dict report as one line: the first three findings and a count. */
+function oneLine(message: string): string {
+  const [head, ...details] = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const shown = details.slice(0, 3).join(' ');
+  const more = details.length > 3 ? ` (and ${details.length - 3} more)` : '';
+  return `${head}${shown ? ` ${shown}` : ''}${more}`;
 }
 
 /** The newest `step_N` in a folder, or null. */
