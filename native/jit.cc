@@ -246,8 +246,8 @@ class CallWorker : public PromiseWorker {
 
  protected:
   void Run() override {
+    c10::InferenceMode inference(inference_);  // sets grad mode too: restore the caller's after it
     c10::AutoGradMode grad(grad_);
-    c10::InferenceMode inference(inference_);
     result_ = callee_.call(std::move(stack_), kwargs_);
   }
   Napi::Value Settle(Napi::Env env) override {
