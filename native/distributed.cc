@@ -11,6 +11,7 @@
 #endif
 
 #include <ATen/ops/cat.h>
+#include <c10/core/GradMode.h>
 #include <ATen/ops/empty.h>
 
 #include <algorithm>
@@ -285,6 +286,7 @@ struct Job {
 
   void Wait() {
     for (auto& w : works) w->wait(timeout);
+    c10::AutoGradMode no_grad(false);  // parameters are written in place, as torch.distributed does
     if (!writeBack) return;
     for (auto& b : buckets) {
       if (divide != 0) b.flat.div_(divide);
@@ -329,6 +331,7 @@ void CheckDevice(const Group& g, const at::Tensor& t) {
 }
 
 void Stage(Job& job, const Group& g, const std::vector<at::Tensor>& tensors) {
+  c10::AutoGradMode no_grad(false);
   std::vector<std::vector<at::Tensor>> byType;
   for (const auto& t : tensors) {
     CheckDevice(g, t);
@@ -522,6 +525,7 @@ Napi::Value AllGather(const Napi::CallbackInfo& info) {
   bool intoOne = BoolArg(info, 2, "intoOne");
   at::Tensor input = HandleTensor(info.Env(), info[1]);
   CheckDevice(g, input);
+  c10::AutoGradMode no_grad(false);
   at::Tensor in = input.contiguous().to(WireType(g, input.scalar_type()));
   // Outputs are views of one buffer [size * rows, ...]: the backend copies each rank's data in.
   std::vector<int64_t> shape = input.dim() == 0 ? std::vector<int64_t>{1} : input.sizes().vec();
