@@ -1,7 +1,10 @@
 // One rank of the distributed tests (spawned by helpers.runRanks with torchrun's variables): runs
 // the scenario named in argv and prints `RESULT <json>`.
 import * as torch from '../../lib/torch';
-import { initProcessGroup, ProcessGroup } from '../../lib/distributed';
+import { initProcessGroup, ProcessGroup, ProcessGroupComm } from '../../lib/distributed';
+import { pretrain } from '../../lib/train/pretrain';
+import { SINGLE_PROCESS, type Comm } from '../../lib/train/types';
+import { tinyConfig } from '../train/helpers';
 
 const t = (data: number[], dtype: torch.DType = 'float32') => torch.tensor(data, { dtype });
 
@@ -75,8 +78,29 @@ async function fault(pg: ProcessGroup, how: string): Promise<unknown> {
   return { first, elapsedMs, after };
 }
 
+/**
+ * Trains the tiny TRM of the train tests (argv: data, checkpoint folder, extra overrides...) as one
+ * rank of WORLD_SIZE (one process when 1) and returns its final parameters as base64 float32.
+ */
+async function train(data: string, checkpoints: string, extra: string[]): Promise<unknown> {
+  const worldSize = Number(process.env.WORLD_SIZE ?? 1);
+  const base: Comm = worldSize > 1 ? new ProcessGroupComm(await initProcessGroup({ timeoutMs: 60000 })) : SINGLE_PROCESS;
+  // The live parameters: the trainer broadcasts them (from rank 0) right after building the model.
+  let params: torch.Tensor[] = [];
+  const comm = Object.create(base, {
+    broadcastTensors: { value: async (ts: torch.Tensor[]) => ((params = ts), base.broadcastTensors(ts)) },
+  }) as Comm;
+  const config = tinyConfig(data, checkpoints, extra);
+  const result = await pretrain(config, { comm, progressStream: null, log: () => {} });
+  return { step: result.step, params: params.map((p) => Buffer.from((p.toTypedArray() as Float32Array).buffer).toString('base64')) };
+}
+
 async function main(): Promise<void> {
   const scenario = process.argv[2];
+  if (scenario === 'train') {
+    console.log(`RESULT ${JSON.stringify(await train(process.argv[3], process.argv[4], process.argv.slice(5)))}`);
+    return;
+  }
   const timeoutMs = Number(process.argv[3] ?? 60000);
   const pg = await initProcessGroup({ backend: 'gloo', timeoutMs });
   let result: unknown;
