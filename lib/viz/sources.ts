@@ -66,7 +66,7 @@ function walk(dir: string, depth: number, out: (DatasetSource | RunSource)[]): v
   const here = classify(dir);
   if (here) {
     out.push(here);
-    if (here.kind === 'dataset') return;
+    return; // neither a dataset nor a run holds another (evaluator_* folders belong to their run)
   }
   if (depth >= MAX_DEPTH) return;
   for (const e of listDir(dir)) {

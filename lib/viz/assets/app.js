@@ -119,10 +119,11 @@ function renderSidebar(view, p) {
     }
   } else {
     sidebar.append(el('h3', { text: 'Runs (overlaid)' }));
-    const chosen = new Set(p.getAll('dir'));
-    for (const r of runs.filter((x) => x.hasMetrics)) {
+    const withMetrics = runs.filter((x) => x.hasMetrics);
+    const chosen = new Set(p.getAll('dir').length ? p.getAll('dir') : withMetrics.map((r) => r.path));
+    for (const r of withMetrics) {
       const box = el('input', { type: 'checkbox', checked: chosen.has(r.path), onchange: () => {
-        const next = new Set(hashParams().getAll('dir'));
+        const next = new Set(chosen);
         if (box.checked) next.add(r.path); else next.delete(r.path);
         location.hash = link({ view: 'curves', dir: [...next], filter: hashParams().get('filter') });
       } });
