@@ -357,18 +357,21 @@ static Napi::Value Train(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), m.is_training());
 }
 
-// to(handle, dtype|null, device|null): converts parameters and buffers in place.
+// to(handle, dtype|null, device|null): as nn.Module.to, the dtype casts floating-point tensors
+// only (LibTorch's Module::to casts every one); each keeps its identity (set_data).
 static Napi::Value To(const Napi::CallbackInfo& info) {
   torch::jit::Module& m = Unwrap(info[0], true, "jit.to").module;
   c10::optional<c10::Device> device = DeviceArg(info, 2);
-  bool has_dtype = !info[1].IsUndefined() && !info[1].IsNull();
-  if (has_dtype) {
-    c10::ScalarType dtype = ParseDtype(StringArg(info, 1, "jit.to dtype"));
-    if (device) m.to(*device, dtype);
-    else m.to(dtype);
-  } else if (device) {
-    m.to(*device);
-  }
+  c10::optional<c10::ScalarType> dtype;
+  if (!info[1].IsUndefined() && !info[1].IsNull()) dtype = ParseDtype(StringArg(info, 1, "jit.to dtype"));
+  at::NoGradGuard no_grad;
+  auto move = [&](const at::Tensor& t) {
+    c10::ScalarType to = dtype && at::isFloatingType(t.scalar_type()) ? *dtype : t.scalar_type();
+    at::Tensor moved = t.to(device.value_or(t.device()), to);
+    if (!moved.is_same(t)) const_cast<at::Tensor&>(t).set_data(moved);
+  };
+  for (const auto& p : m.named_parameters(true)) move(p.value);
+  for (const auto& b : m.named_buffers(true)) move(b.value);
   return info.Env().Undefined();
 }
 
