@@ -256,8 +256,8 @@ async function viewSubmission(p) {
   const head = el('div', { class: 'toolbar' }, el('strong', { text: `${shortName(p.get('dir'))} · ${d.file}` }),
     el('span', { class: 'muted', text: d.labels ? pass : 'no test_puzzles.json found: attempts shown without labels' }), filterBar(p, d.counts, 'submission'));
   const cards = d.puzzles.map((z) => el('div', { class: `card sub-puzzle ${z.solved ? 'is-right' : 'is-wrong'}`, 'data-name': z.name },
-    el('h2', {}, z.name, el('span', { class: `badge ${z.solved ? 'right' : 'wrong'}`, text: z.solved ? 'solved' : 'not solved' }),
-      el('span', { class: 'meta passk', text: z.passAtK.map((v, k) => `pass@${k + 1} ${v.toFixed(2)}`).join(' · ') })),
+    el('h2', {}, z.name, d.labels ? el('span', { class: `badge ${z.solved ? 'right' : 'wrong'}`, text: z.solved ? 'solved' : 'not solved' }) : null,
+      d.labels ? el('span', { class: 'meta passk', text: z.passAtK.map((v, k) => `pass@${k + 1} ${v.toFixed(2)}`).join(' · ') }) : null),
     z.tests.map((t, i) => el('div', { class: 'pairs' },
       t.input ? figure(`test ${i} input · ${sizeOf(t.input)}`, gridEl('arc', t.input, 'input')) : null,
       t.attempts.map((a, k) => figure(`attempt ${k + 1}${a.correct === null ? '' : a.correct ? ' ✓' : ' ✗'}`, gridEl('arc', a, 'pred'))),
