@@ -88,9 +88,13 @@ describe('distributed: launcher', function () {
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let text = '';
+    let sent = false;
     child.stdout!.on('data', (d) => {
       text += d;
-      if ((text.match(/ready/g) ?? []).length === 2) child.kill('SIGTERM');
+      if (!sent && (text.match(/ready/g) ?? []).length === 2) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
     });
     const code = await new Promise((resolve) => child.on('exit', resolve));
     assert.equal(code, 0, text);
