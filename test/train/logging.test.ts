@@ -115,7 +115,7 @@ describe('[slow] trm-train logging', () => {
     assert.strictEqual(r.status, 0, r.stderr);
     assert.ok(!/[\r\x1b]/.test(r.stderr), 'no control characters');
     assert.match(r.stderr, /^step 12\/12 \| loss /m);
-    assert.match(r.stderr, /^Trained 12 steps in [\d.]+ min; checkpoints in /m);
+    assert.match(r.stderr, /^Trained 12 steps\b.*checkpoints in /m);
     assert.match(r.stdout, /^Eval exact accuracy: \d+\.\d%$/m);
     assert.ok(fs.existsSync(path.join(out, 'step_12')));
   });
