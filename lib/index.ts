@@ -1,5 +1,5 @@
 // @trm/core: the public API, in the order data flows — tensors, layers, models, optimizers, data
-// and evaluators, configuration, training.
+// and evaluators, configuration, training, distributed, TorchScript.
 import * as torch from './torch';
 import * as nn from './nn';
 import * as models from './models';
@@ -8,7 +8,9 @@ import * as data from './data';
 import * as evaluators from './evaluators';
 import * as config from './config';
 import * as train from './train';
+import * as distributed from './distributed';
+import * as jit from './jit';
 
-export { torch, nn, models, optim, data, evaluators, config, train };
+export { torch, nn, models, optim, data, evaluators, config, train, distributed, jit };
 export { Tensor, TorchError, tidy, keep, noGrad, enableGrad, inferenceMode } from './torch';
 export { pretrain } from './train';
