@@ -72,7 +72,6 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
     throw new TrainingError(`eval_interval (${epochsPerIter}) must divide epochs (${config.epochs})`);
   }
   const totalIters = config.epochs / epochsPerIter;
-  useAllCores();
   torch.manualSeed(config.seed + rank);
 
   const data = openData(config, rank, comm.worldSize, epochsPerIter, log);
@@ -196,18 +195,6 @@ async function trainBatch(state: TrainState, batch: Record<string, Tensor>, glob
   } finally {
     torch.dispose(batch);
   }
-}
-
-/**
- * LibTorch's own default here is one thread (its cpuinfo sees one core in this VM), which leaves
- * the other core idle. Unless the user chose (OMP_NUM_THREADS / MKL_NUM_THREADS), train on the
- * cores this process may use, divided among the local ranks (LOCAL_WORLD_SIZE, as torchrun sets).
- */
-function useAllCores(): void {
-  if (process.env.OMP_NUM_THREADS !== undefined || process.env.MKL_NUM_THREADS !== undefined) return;
-  const localRanks = Math.max(1, Number(process.env.LOCAL_WORLD_SIZE) || 1);
-  const threads = Math.max(1, Math.floor(torch.defaultThreads() / localRanks));
-  if (torch.getNumThreads() < threads) torch.setNumThreads(threads);
 }
 
 function keepCarry(carry: ACTCarry): ACTCarry {
