@@ -1,8 +1,6 @@
 // `trm-train [overrides…]`: the official `python pretrain.py` command line. With no arguments on
 // a machine without the default data, it runs the built-in demo: generate a Sudoku set, train a
 // small TRM on it and report the exact accuracy on held-out puzzles it never trained on.
-// First: OpenBLAS reads its kernel choice when the native addon loads (see blas_env).
-import '../train/blas_env';
 import * as fs from 'fs';
 import * as path from 'path';
 import { composeConfig, composeConfigYaml, parseTrainArgv, PretrainConfig } from '../config';

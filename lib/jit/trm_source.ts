@@ -58,7 +58,7 @@ export function generateTRM(inner: TinyRecursiveReasoningModel_ACTV1_Inner): Gen
   const blocks = [...inner.L_level.layers] as ReasoningBlock[];
   if (c.mlp_t) {
     def('block(self, h: Tensor, t_gate_up: Tensor, t_down: Tensor, gate_up: Tensor, down: Tensor) -> Tensor', [
-      't = h.transpose(1, 2).contiguous()  # [B, D, L], contiguous as blocks.ts (mm, not bmm: same sums)',
+      't = h.transpose(1, 2)  # [B, D, L], as blocks.ts (the same matmul shapes, so the same sums)',
       'h = self.rms_norm(t + self.swiglu(t, t_gate_up, t_down)).transpose(1, 2)  # [B, L, D]',
       'return self.rms_norm(h + self.swiglu(h, gate_up, down))',
     ]);

@@ -1,7 +1,9 @@
-// Loads the native addon once. OMP_WAIT_POLICY must be in the environment before libgomp loads
-// with it: with OpenMP's default spin-waiting, 2 threads ran slower than 1 (SPEC §11).
+// Loads the native addon once. What the thread pools and BLAS read when they load must be in the
+// environment first: OMP_WAIT_POLICY (with OpenMP's default spin-waiting, 2 threads ran slower
+// than 1, SPEC §11) and OPENBLAS_CORETYPE (blas_env.ts).
 import * as fs from 'fs';
 import * as path from 'path';
+import { chooseOpenblasKernels } from './blas_env';
 import { TorchError } from './errors';
 
 export interface OpArg {
@@ -130,6 +132,7 @@ function candidates(): string[] {
 
 function load(): Native {
   if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  chooseOpenblasKernels();
   const tried = candidates();
   const found = tried.find((p) => fs.existsSync(p));
   if (!found) {
@@ -143,6 +146,10 @@ function load(): Native {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const addon = require(found) as Native;
   addon.setErrorClass(TorchError);
+  // One thread count for both pools: OpenBLAS keeps its own pthreads (all cores by default,
+  // spinning between GEMMs) whatever LibTorch's count is; on the demo, 2 BLAS threads made a step
+  // no faster than 1 at twice the CPU. OPENBLAS_NUM_THREADS, when set, wins.
+  if (process.env.OPENBLAS_NUM_THREADS === undefined) addon.setNumThreads(addon.getNumThreads());
   return addon;
 }
 

@@ -2,7 +2,6 @@
 // pass of `eval_interval` epochs of training batches followed (from `min_eval_interval` on) by an
 // evaluation and a checkpoint. One ACT step per batch; the carry persists across batches, so a
 // sequence keeps thinking until it halts and then takes the next example.
-import './blas_env'; // before the native addon loads
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../torch';
@@ -72,7 +71,6 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
     throw new TrainingError(`eval_interval (${epochsPerIter}) must divide epochs (${config.epochs})`);
   }
   const totalIters = config.epochs / epochsPerIter;
-  syncBlasThreads();
   torch.manualSeed(config.seed + rank);
 
   const data = openData(config, rank, comm.worldSize, epochsPerIter, log);
@@ -196,17 +194,6 @@ async function trainBatch(state: TrainState, batch: Record<string, Tensor>, glob
   } finally {
     torch.dispose(batch);
   }
-}
-
-/**
- * One thread count for both pools. OpenBLAS keeps its own pthreads (all cores by default, spinning
- * on sched_yield between GEMMs) whatever LibTorch's count is (its default: the physical cores, 1
- * on this VM). Measured on the demo: OpenBLAS at 2 threads made a step no faster than at 1 but
- * doubled the CPU time (a fifth of it in the kernel). Unless OPENBLAS_NUM_THREADS is set, OpenBLAS
- * follows LibTorch (set that with OMP_NUM_THREADS).
- */
-function syncBlasThreads(): void {
-  if (process.env.OPENBLAS_NUM_THREADS === undefined) torch.setNumThreads(torch.getNumThreads());
 }
 
 function keepCarry(carry: ACTCarry): ACTCarry {

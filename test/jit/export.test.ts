@@ -62,7 +62,7 @@ function evalForward(model: ACTModel, inputs: Tensor, puzzle_identifiers: Tensor
 
 /**
  * Runs Python with our thread settings. OpenBLAS picks its kernels when it loads, from
- * OPENBLAS_CORETYPE (lib/train/blas_env.ts sets it, possibly after our OpenBLAS loaded): other
+ * OPENBLAS_CORETYPE (lib/torch/blas_env.ts sets it, possibly after our OpenBLAS loaded): other
  * kernels moved mlp_t's logits by 5e-5 after 18 recursions, so each kernel choice is tried and
  * the one our process runs must match within 1e-5.
  */

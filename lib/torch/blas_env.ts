@@ -3,8 +3,7 @@
 // kernels: sgemm then runs 2–3× slower than the AVX-512 kernels the CPU supports (measured here:
 // a demo training step 2.1 s → 0.96 s on one thread). When OPENBLAS_CORETYPE is unset, name the
 // kernel family from the CPU's flags, as OpenBLAS itself would for a model it knows. It must be in
-// the environment before the native addon (and with it OpenBLAS) loads: import this module first.
-// (Its natural home is lib/torch/native.ts, next to OMP_WAIT_POLICY.)
+// the environment before the native addon (and with it OpenBLAS) loads: native.ts calls it first.
 import * as fs from 'fs';
 
 /** The OpenBLAS core type for these /proc/cpuinfo flags, or null to leave OpenBLAS's choice. */
@@ -25,7 +24,9 @@ function cpuFlags(): Set<string> {
   }
 }
 
-if (process.env.OPENBLAS_CORETYPE === undefined && process.platform === 'linux') {
+/** Sets OPENBLAS_CORETYPE from the CPU flags, unless the environment already chose one. */
+export function chooseOpenblasKernels(): void {
+  if (process.env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux') return;
   const core = openblasCoreType(cpuFlags());
   if (core) process.env.OPENBLAS_CORETYPE = core;
 }
