@@ -137,13 +137,12 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
 
       // Evaluate (and checkpoint) the EMA weights when ema is on, as the official ema_copy.
       const swap = state.ema ? state.ema.swapIn(model.namedParameters()) : null;
-      const evalModel = model;
       try {
-        evalModel.eval();
+        model.eval();
         if (data.eval) {
           log('EVALUATE');
           lastEval = await evaluate({
-            model: evalModel, data: data.eval, metadata: data.eval.metadata, evaluators: data.evaluators,
+            model, data: data.eval, metadata: data.eval.metadata, evaluators: data.evaluators,
             saveOutputs: config.eval_save_outputs, checkpointPath, step: state.step, rank, comm, log,
           });
           if (lastEval && rank === 0) logging!.logEval(state.step, lastEval);
