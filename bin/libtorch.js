@@ -53,7 +53,8 @@ function fromPython(python) {
 }
 
 // Returns the LibTorch to build against, or throws an Error listing where it looked and the fix.
-function findLibTorch(env = process.env) {
+// `systemCmakeDir` is where the system's LibTorch keeps its CMake config (tests point it elsewhere).
+function findLibTorch(env = process.env, systemCmakeDir = path.join(multiarchLibDir(), 'cmake/Torch')) {
   const looked = [];
   if (env.LIBTORCH) {
     const found = fromPrefix('LIBTORCH', env.LIBTORCH);
@@ -77,9 +78,9 @@ function findLibTorch(env = process.env) {
       looked.push(`the torch inside ${python} (\`${python} -c "import torch"\` failed)`);
     }
   }
-  const system = describe('system', '/usr', path.join(multiarchLibDir(), 'cmake/Torch'), multiarchLibDir());
+  const system = describe('system', '/usr', systemCmakeDir, multiarchLibDir());
   if (system) return system;
-  looked.push(`the system's LibTorch (${path.join(multiarchLibDir(), 'cmake/Torch')}: not installed)`);
+  looked.push(`the system's LibTorch (${systemCmakeDir}: not installed)`);
   const err = new Error(
     'LibTorch was not found. Looked in:\n' +
       looked.map((l) => `  - ${l}`).join('\n') +
