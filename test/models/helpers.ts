@@ -1,16 +1,12 @@
 // Small configurations and batches for the model tests (fast on 2 CPU cores).
 import * as torch from '../../lib/torch';
 import { ACTModel, createModel } from '../../lib/models';
+import { ARCH_NAMES } from '../../lib/config/types';
 
 type Tensor = torch.Tensor;
 
-export const NAMES = {
-  trm: 'recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1',
-  trm_singlez: 'recursive_reasoning.trm_singlez@TinyRecursiveReasoningModel_ACTV1',
-  trm_hier6: 'recursive_reasoning.trm_hier6@TinyRecursiveReasoningModel_ACTV1',
-  hrm: 'recursive_reasoning.hrm@HierarchicalReasoningModel_ACTV1',
-  transformers_baseline: 'recursive_reasoning.transformers_baseline@Model_ACTV2',
-} as const;
+/** The official `name:` of each architecture, as the config knows them. */
+export const NAMES = ARCH_NAMES;
 export type Arch = keyof typeof NAMES;
 
 const COMMON = {
