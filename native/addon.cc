@@ -122,6 +122,15 @@ std::vector<int64_t> IntList(const Napi::Value& v, const char* what) {
   return out;
 }
 
+int64_t Numel(const std::vector<int64_t>& shape, const char* what) {
+  int64_t numel = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw std::invalid_argument(std::string(what) + ": negative dimension " + std::to_string(d));
+    numel *= d;
+  }
+  return numel;
+}
+
 std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return IntList(info[i], what);
 }

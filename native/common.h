@@ -97,6 +97,7 @@ bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 std::vector<int64_t> IntList(const Napi::Value& v, const char* what);
+int64_t Numel(const std::vector<int64_t>& shape, const char* what);  // throws on a negative dimension
 Napi::Value NewTensor(Napi::Env env, at::Tensor t);
 
 // Names used in messages and parsed from JS ("float32", "bfloat16", ...).

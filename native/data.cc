@@ -23,11 +23,7 @@ static Napi::Value MmapFile(const Napi::CallbackInfo& info) {
   int64_t offset = IntArg(info, 1, "mmapFile byte offset");
   c10::ScalarType dtype = ParseDtype(StringArg(info, 2, "mmapFile dtype"));
   std::vector<int64_t> shape = IntListArg(info, 3, "mmapFile shape");
-  int64_t numel = 1;
-  for (int64_t d : shape) {
-    if (d < 0) throw std::invalid_argument("mmapFile: negative dimension in shape");
-    numel *= d;
-  }
+  int64_t numel = Numel(shape, "mmapFile shape");
   if (offset < 0 || offset % static_cast<int64_t>(c10::elementSize(dtype)) != 0) {
     throw std::invalid_argument("mmapFile: byte offset " + std::to_string(offset) + " is not aligned to " + DtypeName(dtype));
   }

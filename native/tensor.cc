@@ -18,11 +18,7 @@ static Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   Napi::TypedArray array = info[0].As<Napi::TypedArray>();
   c10::ScalarType dtype = ParseDtype(StringArg(info, 1, "fromBuffer dtype"));
   std::vector<int64_t> shape = IntListArg(info, 2, "fromBuffer shape");
-  int64_t numel = 1;
-  for (int64_t d : shape) {
-    if (d < 0) throw std::invalid_argument("fromBuffer: negative dimension in shape");
-    numel *= d;
-  }
+  int64_t numel = Numel(shape, "fromBuffer shape");
   size_t bytes = static_cast<size_t>(numel) * c10::elementSize(dtype);
   if (bytes != array.ByteLength()) {
     throw std::invalid_argument("fromBuffer: shape needs " + std::to_string(bytes) +
