@@ -9,6 +9,7 @@
         "native/data.cc",
         "native/jit.cc",
         "native/distributed.cc",
+        "native/gemm.cc",
         "native/ops.cc",
         "native/optim.cc",
         "native/runtime.cc",

@@ -1,6 +1,7 @@
 // Process-wide runtime knobs: threads, seeding and RNG state, versions and what the build has
 // (CUDA, NCCL).
 #include "common.h"
+#include "gemm.h"
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -64,6 +65,8 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("nccl", false);
 #endif
   out.Set("parallelInfo", at::get_parallel_info());
+  out.Set("float32Gemm", Float32GemmBackend());
+  out.Set("float32GemmCalls", static_cast<double>(Float32GemmCalls()));
   return out;
 }
 

@@ -93,7 +93,7 @@ export interface Native {
   getRngState(): number;
   setRngState(id: number): void;
   mmapFile(path: string, byteOffset: number, dtype: string, shape: number[]): number;
-  buildInfo(): { torchVersion: string; cuda: boolean; cudaDeviceCount: number; nccl: boolean; parallelInfo: string };
+  buildInfo(): import('./runtime').BuildInfo;
   // native/distributed.cc: a process group is an opaque handle; `async` picks a Promise over blocking.
   initProcessGroup(options: NativeGroupOptions, async: boolean): ProcessGroupHandle | Promise<ProcessGroupHandle>;
   pgAllReduce(pg: ProcessGroupHandle, tensors: number[], op: string, timeoutMs: number, async: boolean): void | Promise<void>;

@@ -26,6 +26,10 @@ export interface BuildInfo {
   cudaDeviceCount: number;
   nccl: boolean;
   parallelInfo: string;
+  /** Who runs float32 matrix products: 'onednn' (default, see native/gemm.cc) or 'blas' (TRM_GEMM=blas). */
+  float32Gemm: 'onednn' | 'blas';
+  /** Float32 GEMMs LibTorch has made so far in this process. */
+  float32GemmCalls: number;
 }
 
 export const buildInfo = (): BuildInfo => native.buildInfo();
