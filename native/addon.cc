@@ -65,14 +65,14 @@ void ReportExternalMemory(Napi::Env env) {
   napi_adjust_external_memory(env, delta, &ignored);
 }
 
-void ThrowTorchError(Napi::Env env, const std::string& op, const std::string& message) {
+Napi::Value TorchErrorValue(Napi::Env env, const std::string& op, const std::string& message) {
   State& s = GetState(env);
-  if (s.torch_error.IsEmpty()) {
-    Napi::Error::New(env, op.empty() ? message : op + ": " + message).ThrowAsJavaScriptException();
-    return;
-  }
-  Napi::Object err = s.torch_error.New({Napi::String::New(env, message), Napi::String::New(env, op)});
-  napi_throw(env, err);
+  if (s.torch_error.IsEmpty()) return Napi::Error::New(env, op.empty() ? message : op + ": " + message).Value();
+  return s.torch_error.New({Napi::String::New(env, message), Napi::String::New(env, op)});
+}
+
+void ThrowTorchError(Napi::Env env, const std::string& op, const std::string& message) {
+  napi_throw(env, TorchErrorValue(env, op, message));
 }
 
 Napi::Value NewTensor(Napi::Env env, at::Tensor t) {

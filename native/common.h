@@ -68,6 +68,8 @@ struct OpError : std::runtime_error {
 
 // Throws a TorchError(message, op) into JS.
 void ThrowTorchError(Napi::Env env, const std::string& op, const std::string& message);
+// The same error as a value, for a promise rejected on the JS thread after work on another thread.
+Napi::Value TorchErrorValue(Napi::Env env, const std::string& op, const std::string& message);
 
 // Every exported function runs inside this guard: nothing thrown in C++ reaches Node as an abort.
 // The export's name (the function's data) names the operation unless the error names its own.

@@ -21,4 +21,5 @@ export { tidy, keep, dispose, memory } from './scope';
 export { call, ops, Op } from './op';
 export * from './runtime';
 export { save, load } from './save';
-export { mmapFile } from './mmap';
+export { mmapFile, gatherRows } from './mmap';
+export type { RowGather } from './mmap';

@@ -52,6 +52,15 @@ export interface JitFunctionInfo {
   returns: string[];
 }
 
+/** One output of native/data.cc's gatherRows (see lib/torch/mmap.ts). */
+export interface NativeRowGather {
+  source: number;
+  index: Int32Array;
+  rows: number;
+  fill: number;
+  replace?: [number, number];
+}
+
 /** Turns a returned tensor handle into a Tensor (tracked by the current scope). */
 export type JitWrap = (id: number) => unknown;
 
@@ -93,6 +102,7 @@ export interface Native {
   getRngState(): number;
   setRngState(id: number): void;
   mmapFile(path: string, byteOffset: number, dtype: string, shape: number[]): number;
+  gatherRows(gathers: NativeRowGather[], dtype: string): Promise<{ tensors: number[]; seconds: number }>;
   buildInfo(): import('./runtime').BuildInfo;
   // native/distributed.cc: a process group is an opaque handle; `async` picks a Promise over blocking.
   initProcessGroup(options: NativeGroupOptions, async: boolean): ProcessGroupHandle | Promise<ProcessGroupHandle>;
