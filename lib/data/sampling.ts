@@ -162,21 +162,26 @@ export function sampleBatch(
   startIndex: number,
   globalBatchSize: number,
 ): { startIndex: number; batchIndices: Int32Array; batchPuzzleIndices: Int32Array } {
-  const batchIndices: number[] = [];
-  const batchPuzzleIndices: number[] = [];
-  while (startIndex < groupOrder.length && batchIndices.length < globalBatchSize) {
+  const batchIndices = new Int32Array(globalBatchSize);
+  const batchPuzzleIndices = new Int32Array(globalBatchSize);
+  let size = 0;
+  while (startIndex < groupOrder.length && size < globalBatchSize) {
     const groupId = groupOrder[startIndex];
     const puzzleId = rng.int(groupIndices[groupId], groupIndices[groupId + 1]);
     startIndex++;
     const puzzleStart = puzzleIndices[puzzleId];
     const puzzleSize = puzzleIndices[puzzleId + 1] - puzzleStart;
-    const appendSize = Math.min(puzzleSize, globalBatchSize - batchIndices.length);
-    for (const k of rng.choiceWithoutReplacement(puzzleSize, appendSize)) {
-      batchIndices.push(puzzleStart + k);
-      batchPuzzleIndices.push(puzzleId);
+    const appendSize = Math.min(puzzleSize, globalBatchSize - size);
+    // Taking one example (Sudoku, Maze: each augment is a puzzle of one) is the draw
+    // choiceWithoutReplacement(puzzleSize, 1) makes, without its allocations: this runs on the
+    // main thread for every example of every batch.
+    const picks = appendSize === 1 ? null : rng.choiceWithoutReplacement(puzzleSize, appendSize);
+    for (let k = 0; k < appendSize; k++) {
+      batchIndices[size] = puzzleStart + (picks ? picks[k] : rng.int(0, puzzleSize));
+      batchPuzzleIndices[size++] = puzzleId;
     }
   }
-  return { startIndex, batchIndices: Int32Array.from(batchIndices), batchPuzzleIndices: Int32Array.from(batchPuzzleIndices) };
+  return { startIndex, batchIndices: batchIndices.subarray(0, size), batchPuzzleIndices: batchPuzzleIndices.subarray(0, size) };
 }
 
 /**
