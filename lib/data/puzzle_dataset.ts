@@ -1,6 +1,7 @@
 // PuzzleDataset (official puzzle_dataset.py) over memory-mapped .npy files: the large arrays are
-// mapped natively (torch.mmapFile, zero copy) and batches are gathered with index_select, so a
-// multi-GB dataset costs address space, not RSS. Index semantics live in sampling.ts.
+// mapped natively (torch.mmapFile, zero copy) and batches are gathered from them on a worker thread
+// (torch.gatherRows), so a multi-GB dataset costs address space, not RSS, and the trainer's step
+// runs while the next batch is assembled. Index semantics live in sampling.ts.
 import * as fs from "fs";
 import * as path from "path";
 import * as torch from "../torch";
@@ -27,7 +28,7 @@ export interface PuzzleDatasetConfig {
   test_set_mode: boolean;
   /** Epochs of groups per pass over a set (official epochs_per_iter). */
   epochs_per_iter: number;
-  /** Batches assembled ahead of the consumer (default 1; 0 assembles each on demand). */
+  /** Batches gathered ahead of the consumer, on worker threads (default 1; 0 gathers each when asked for). */
   prefetch?: number;
 }
 
@@ -45,13 +46,22 @@ export interface PuzzleBatchItem {
   effectiveBatchSize: number;
 }
 
-/** Where a pass spent its time; `waitSeconds / (seconds since the first next())` is the wait share. */
+/**
+ * Where a pass spent its time. The data wait is `waitSeconds`; its share of the pass is
+ * `waitSeconds / elapsedSeconds`.
+ */
 export interface LoaderStats {
+  /** Batches handed out. */
   batches: number;
-  /** Time spent gathering batches (on the main thread, prefetched or not). */
+  /** Worker-thread time spent gathering batches; it overlaps the consumer's steps. */
   assembleSeconds: number;
-  /** Time the consumer's next() promises took to resolve: what the trainer actually waited. */
+  /**
+   * The data wait: time from each next() call until its batch was handed out, i.e. what the
+   * trainer actually waited for data (including the sampler's index work on the main thread).
+   */
   waitSeconds: number;
+  /** Time from the first next() call until the latest batch was handed out. */
+  elapsedSeconds: number;
 }
 
 interface MappedSet {
@@ -238,32 +248,24 @@ export class PuzzleDataset {
     };
   }
 
-  /** Gathers one batch natively: rows by index_select, int32, ignore → −100, padding. */
-  private assemble(sets: Map<string, MappedSet>, b: IndexBatch): PuzzleBatchItem {
+  /**
+   * Gathers one batch on a worker thread: rows by index_select, int32, ignore → −100, padding to
+   * the local batch size (pad_id, −100, blank identifier).
+   */
+  private async assemble(sets: Map<string, MappedSet>, b: IndexBatch): Promise<{ item: PuzzleBatchItem; seconds: number }> {
     const set = sets.get(b.setName)!;
-    const { seq_len: L, pad_id, blank_identifier_id, ignore_label_id } = this.metadata;
-    const B = this.localBatchSize;
-    const n = b.exampleIndices.length;
-    const batch = torch.tidy((): PuzzleBatch => {
-      const rows = torch.fromTypedArray(b.exampleIndices).to("int64");
-      const puzzles = torch.fromTypedArray(b.puzzleIndices).to("int64");
-      const gather = (src: Tensor, idx: Tensor, shape: number[], pad: number): Tensor => {
-        const picked = src.indexSelect(0, idx);
-        if (n === B) return picked.to("int32");
-        const out = torch.full(shape, pad, { dtype: "int32" });
-        if (n > 0) out.narrow(0, 0, n).copy_(picked);
-        return out;
-      };
-      const inputs = gather(set.inputs, rows, [B, L], pad_id); // [B, L]
-      const labels = gather(set.labels, rows, [B, L], IGNORE_LABEL_ID); // [B, L]
-      if (ignore_label_id !== null && n > 0) {
-        const head = labels.narrow(0, 0, n);
-        head.maskedFill_(head.eq(ignore_label_id), IGNORE_LABEL_ID);
-      }
-      const ids = gather(set.puzzleIdentifiers, puzzles, [B], blank_identifier_id); // [B]
-      return { inputs: torch.keep(inputs), labels: torch.keep(labels), puzzle_identifiers: torch.keep(ids) };
-    });
-    return { setName: b.setName, batch, effectiveBatchSize: b.effectiveBatchSize };
+    const { pad_id, blank_identifier_id, ignore_label_id } = this.metadata;
+    const rows = this.localBatchSize;
+    const { tensors, seconds } = await torch.gatherRows(
+      [
+        { source: set.inputs, index: b.exampleIndices, rows, fill: pad_id }, // [B, seq_len]
+        { source: set.labels, index: b.exampleIndices, rows, fill: IGNORE_LABEL_ID, replace: ignore_label_id === null ? undefined : [ignore_label_id, IGNORE_LABEL_ID] }, // [B, seq_len]
+        { source: set.puzzleIdentifiers, index: b.puzzleIndices, rows, fill: blank_identifier_id }, // [B]
+      ],
+      "int32",
+    );
+    const [inputs, labels, puzzle_identifiers] = tensors.map((t) => torch.keep(t));
+    return { item: { setName: b.setName, batch: { inputs, labels, puzzle_identifiers }, effectiveBatchSize: b.effectiveBatchSize }, seconds };
   }
 }
 
@@ -272,21 +274,23 @@ function numelOf(shape: number[]): number {
 }
 
 const now = (): number => performance.now() / 1000;
+const DONE: IteratorResult<PuzzleBatchItem> = { done: true, value: undefined };
 
 /**
- * One pass's batches, `depth` ahead: after handing out batch k the iterator schedules batch k+1
- * with setImmediate, so it is gathered while the consumer's step awaits anything (I/O, a
- * collective, an async device sync) and is ready when the consumer asks. Assembly runs on the
- * main thread; a consumer that never yields to the event loop gets each batch on demand instead.
+ * One pass's batches, `depth` ahead: each next() hands out the oldest batch in flight and starts
+ * gathering another on a worker thread (native, no JS values touched there), so batch k+1 is
+ * assembled while the consumer's step k runs on the main thread, synchronous or not. With depth 0
+ * each batch is gathered when asked for. Only the sampler's index work stays on the main thread.
  */
 export class BatchIterator implements AsyncIterableIterator<PuzzleBatchItem> {
-  readonly stats: LoaderStats = { batches: 0, assembleSeconds: 0, waitSeconds: 0 };
+  readonly stats: LoaderStats = { batches: 0, assembleSeconds: 0, waitSeconds: 0, elapsedSeconds: 0 };
   private readonly ahead: Promise<IteratorResult<PuzzleBatchItem>>[] = [];
   private finished = false;
+  private startedAt: number | null = null;
 
   constructor(
     private readonly indices: Iterator<IndexBatch>,
-    private readonly assemble: (b: IndexBatch) => PuzzleBatchItem,
+    private readonly assemble: (b: IndexBatch) => Promise<{ item: PuzzleBatchItem; seconds: number }>,
     private readonly depth: number,
   ) {}
 
@@ -296,63 +300,65 @@ export class BatchIterator implements AsyncIterableIterator<PuzzleBatchItem> {
 
   next(): Promise<IteratorResult<PuzzleBatchItem>> {
     const t0 = now();
-    const result = this.ahead.length > 0 ? this.ahead.shift()! : this.produceNow();
+    this.startedAt ??= t0;
+    const result = this.ahead.length > 0 ? this.ahead.shift()! : this.produce();
     this.refill();
-    return result.then((r) => {
-      this.stats.waitSeconds += now() - t0;
-      if (!r.done) this.stats.batches++;
-      return r;
-    });
+    const handedOut = () => {
+      const t = now();
+      this.stats.waitSeconds += t - t0;
+      this.stats.elapsedSeconds = t - this.startedAt!;
+    };
+    return result.then(
+      (r) => {
+        handedOut();
+        if (!r.done) this.stats.batches++;
+        return r;
+      },
+      async (e) => {
+        handedOut();
+        await this.discard(); // the pass ends here: for-await does not call return() after a throw
+        throw e;
+      },
+    );
   }
 
-  /** Ends the pass early (`break` in for-await): disposes prefetched batches. */
+  /** Ends the pass early (`break` in for-await): waits for gathers in flight and disposes them. */
   async return(): Promise<IteratorResult<PuzzleBatchItem>> {
+    await this.discard();
+    return DONE;
+  }
+
+  private async discard(): Promise<void> {
     this.finish();
-    const pending = this.ahead.splice(0);
-    for (const p of pending) {
+    for (const p of this.ahead.splice(0)) {
       const r = await p.catch(() => undefined);
       if (r && !r.done) torch.dispose(r.value.batch);
     }
-    return { done: true, value: undefined };
   }
 
-  private produceNow(): Promise<IteratorResult<PuzzleBatchItem>> {
+  /** Samples the next batch's indices here and starts its gather on a worker thread. */
+  private produce(): Promise<IteratorResult<PuzzleBatchItem>> {
+    if (this.finished) return Promise.resolve(DONE);
+    let r: IteratorResult<IndexBatch>;
     try {
-      return Promise.resolve(this.produce());
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  private produce(): IteratorResult<PuzzleBatchItem> {
-    if (this.finished) return { done: true, value: undefined };
-    const t0 = now();
-    try {
-      const r = this.indices.next();
-      if (r.done) {
-        this.finish();
-        return { done: true, value: undefined };
-      }
-      return { done: false, value: this.assemble(r.value) };
+      r = this.indices.next();
     } catch (e) {
       this.finish();
-      throw e;
-    } finally {
-      this.stats.assembleSeconds += now() - t0;
+      return Promise.reject(e);
     }
+    if (r.done) {
+      this.finish();
+      return Promise.resolve(DONE);
+    }
+    return this.assemble(r.value).then(({ item, seconds }) => {
+      this.stats.assembleSeconds += seconds;
+      return { done: false, value: item };
+    });
   }
 
   private refill(): void {
     while (!this.finished && this.ahead.length < this.depth) {
-      const p = new Promise<IteratorResult<PuzzleBatchItem>>((resolve, reject) =>
-        setImmediate(() => {
-          try {
-            resolve(this.produce());
-          } catch (e) {
-            reject(e);
-          }
-        }),
-      );
+      const p = this.produce();
       p.catch(() => undefined); // handled: the error reaches the consumer through next()
       this.ahead.push(p);
     }

@@ -2,13 +2,13 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as torch from "../../lib/torch";
-import { SetWriter, writeSplitMetadata } from "../../lib/data/builders/common";
+import { SetWriter, setFile, writeSplitMetadata } from "../../lib/data/builders/common";
 import { buildSudokuDataset } from "../../lib/data/builders/sudoku";
 import { DatasetError } from "../../lib/data/errors";
 import { generateSudokuCsv } from "../../lib/data/generators/sudoku";
-import { encodeNpyHeader, writeNpy } from "../../lib/data/npy";
+import { encodeNpyHeader, readNpyHeader, writeNpy } from "../../lib/data/npy";
 import { PuzzleDataset, PuzzleDatasetConfig } from "../../lib/data/puzzle_dataset";
-import { BatchItem, IGNORE_LABEL_ID, iterBatches, loadMergedMetadata, loadPuzzleSets } from "../../lib/data/sampling";
+import { BatchItem, IGNORE_LABEL_ID, IndexBatch, PuzzleSetIndex, iterBatchIndices, iterBatches, loadMergedMetadata, loadPuzzleSets } from "../../lib/data/sampling";
 import { tempDir } from "./helpers";
 
 const dirs: string[] = [];
@@ -72,6 +72,87 @@ function reference(c: PuzzleDatasetConfig, passes: number): Plain[][] {
   };
   const state = { iters: 0 };
   return Array.from({ length: passes }, () => [...iterBatches(sets, meta, sampling, state)].map(plain));
+}
+
+/** A batch as bytes: what "byte-identical" compares. */
+interface Raw {
+  setName: string;
+  effective: number;
+  tensors: { dtype: string; shape: number[]; bytes: Buffer }[];
+}
+
+function raw(setName: string, effective: number, tensors: torch.Tensor[]): Raw {
+  return {
+    setName,
+    effective,
+    tensors: tensors.map((t) => {
+      const a = t.toTypedArray();
+      return { dtype: t.dtype, shape: t.shape, bytes: Buffer.from(a.buffer, a.byteOffset, a.byteLength) };
+    }),
+  };
+}
+
+/**
+ * The synchronous path batches were assembled with before they moved to a worker thread: the same
+ * memory-mapped arrays, index_select / full / copy_ / masked_fill_ called one by one from JS.
+ */
+function syncBatches(c: PuzzleDatasetConfig, passes: number): Raw[][] {
+  const meta = loadMergedMetadata(c.dataset_paths, c.split);
+  const arrays = loadPuzzleSets(c.dataset_paths, c.split, meta);
+  const sampling = {
+    seed: c.seed, globalBatchSize: c.global_batch_size, testSetMode: c.test_set_mode, epochsPerIter: c.epochs_per_iter, rank: c.rank, numReplicas: c.num_replicas,
+  };
+  const B = c.global_batch_size / c.num_replicas;
+  const mapped = new Map<string, Record<"inputs" | "labels" | "puzzle_identifiers", torch.Tensor>>();
+  const index = new Map<string, PuzzleSetIndex>();
+  for (const setName of meta.sets) {
+    c.dataset_paths.forEach((p, i) => {
+      const name = i > 0 ? `${setName}${i}` : setName;
+      const map = (field: "inputs" | "labels" | "puzzle_identifiers") => {
+        const file = setFile(path.join(p, c.split), setName, field);
+        const h = readNpyHeader(file);
+        return torch.keep(torch.mmapFile(file, h.dataOffset, h.dtype as torch.DType, h.shape));
+      };
+      mapped.set(name, { inputs: map("inputs"), labels: map("labels"), puzzle_identifiers: map("puzzle_identifiers") });
+      const a = arrays.get(name)!;
+      index.set(name, { numExamples: a.inputs.shape[0], puzzle_indices: a.puzzle_indices, group_indices: a.group_indices });
+    });
+  }
+  const assemble = (b: IndexBatch): Raw =>
+    torch.tidy(() => {
+      const set = mapped.get(b.setName)!;
+      const n = b.exampleIndices.length;
+      const gather = (src: torch.Tensor, idx: Int32Array, shape: number[], pad: number): torch.Tensor => {
+        const picked = src.indexSelect(0, torch.fromTypedArray(idx).to("int64"));
+        if (n === B) return picked.to("int32");
+        const out = torch.full(shape, pad, { dtype: "int32" });
+        if (n > 0) out.narrow(0, 0, n).copy_(picked);
+        return out;
+      };
+      const inputs = gather(set.inputs, b.exampleIndices, [B, meta.seq_len], meta.pad_id);
+      const labels = gather(set.labels, b.exampleIndices, [B, meta.seq_len], IGNORE_LABEL_ID);
+      if (meta.ignore_label_id !== null && n > 0) {
+        const head = labels.narrow(0, 0, n);
+        head.maskedFill_(head.eq(meta.ignore_label_id), IGNORE_LABEL_ID);
+      }
+      const ids = gather(set.puzzle_identifiers, b.puzzleIndices, [B], meta.blank_identifier_id);
+      return raw(b.setName, b.effectiveBatchSize, [inputs, labels, ids]);
+    });
+  try {
+    const state = { iters: 0 };
+    return Array.from({ length: passes }, () => [...iterBatchIndices(index, sampling, state)].map(assemble));
+  } finally {
+    for (const m of mapped.values()) torch.dispose(m);
+  }
+}
+
+/** Resolves once `cond()` holds, checking on each turn of the event loop (fails after `ms`). */
+async function until(cond: () => boolean, what: string, ms = 10000): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 /**
@@ -209,24 +290,141 @@ describe("PuzzleDataset (memory-mapped)", () => {
     }
   });
 
-  describe("prefetch and ownership", () => {
-    it("hands out batches the consumer owns and frees prefetched ones when the pass is broken off", async () => {
+  describe("gathered on a worker thread", () => {
+    const cases: [string, Partial<PuzzleDatasetConfig>][] = [
+      ["train", { global_batch_size: 6, epochs_per_iter: 2 }],
+      ["train, rank 1 of 2, prefetch 3", { global_batch_size: 6, num_replicas: 2, rank: 1, prefetch: 3 }],
+      ["train, prefetch 0", { prefetch: 0 }],
+      ["test mode, padded last batch", { test_set_mode: true, global_batch_size: 7 }],
+      ["test split, padded, rank 1 of 2", { split: "test", test_set_mode: true, global_batch_size: 10, num_replicas: 2, rank: 1 }],
+    ];
+    for (const [name, over] of cases) {
+      it(`${name}: batches are byte-identical to the synchronous path`, async () => {
+        for (const dirs of [[sudoku], [grouped], [grouped, grouped]]) {
+          const c = config(dirs, over);
+          const want = syncBatches(c, 2);
+          const ds = new PuzzleDataset(c);
+          try {
+            for (let pass = 0; pass < 2; pass++) {
+              const got: Raw[] = [];
+              for await (const item of ds) {
+                const { inputs, labels, puzzle_identifiers } = item.batch;
+                got.push(raw(item.setName, item.effectiveBatchSize, [inputs, labels, puzzle_identifiers]));
+                torch.dispose(item.batch);
+              }
+              assert.ok(got.length > 0);
+              assert.deepEqual(got, want[pass], `${dirs.join(", ")} pass ${pass}`);
+            }
+          } finally {
+            ds.close();
+          }
+        }
+      });
+    }
+
+    it("frees gathers still in flight when the pass is broken off, and leaks nothing", async () => {
       const ds = new PuzzleDataset(config([sudoku], { global_batch_size: 2, prefetch: 3 }));
       const before = torch.memory().tensors;
       const it = ds.batches();
       const first = await it.next();
       assert.ok(!first.done);
-      await new Promise((r) => setImmediate(r)); // let the prefetch run
-      await new Promise((r) => setImmediate(r));
-      assert.ok(torch.memory().tensors >= before + 3 * 4, "first batch plus three prefetched");
-      await it.return();
-      assert.equal(torch.memory().tensors, before + 3, "only the handed-out batch is left, for its owner");
-      torch.dispose(first.value.batch);
+      const second = it.next(); // asked for before the break: this batch is the consumer's
+      await it.return(); // the gather second's next() started is surely in flight: no turn of the loop since
+      const r = await second;
+      assert.ok(!r.done);
+      assert.equal(torch.memory().tensors, before + 2 * 3, "only the two handed-out batches are left, for their owner");
+      torch.dispose([first.value.batch, r.value.batch]);
       assert.equal(torch.memory().tensors, before);
-      assert.equal(it.stats.batches, 1);
+      assert.equal(it.stats.batches, 2);
+      assert.deepEqual(await it.next(), { done: true, value: undefined });
+
+      for await (const item of ds) {
+        torch.dispose(item.batch);
+        break; // for-await's return() with three gathers in flight
+      }
+      assert.equal(torch.memory().tensors, before);
       ds.close();
     });
 
+    it("holds prefetched batches while the consumer is busy, and frees them on return()", async () => {
+      const ds = new PuzzleDataset(config([sudoku], { global_batch_size: 2, prefetch: 3 }));
+      const before = torch.memory().tensors;
+      const it = ds.batches();
+      const first = await it.next();
+      assert.ok(!first.done);
+      await until(() => torch.memory().tensors === before + 4 * 3, "first batch plus three prefetched");
+      await it.return();
+      assert.equal(torch.memory().tensors, before + 3);
+      torch.dispose(first.value.batch);
+      assert.equal(torch.memory().tensors, before);
+      ds.close();
+    });
+
+    it("finishes a gather in flight when the dataset is closed meanwhile (the worker holds the mapping)", async () => {
+      const c = config([grouped], { test_set_mode: true, global_batch_size: 7, prefetch: 0 });
+      const want = syncBatches(c, 1)[0][0];
+      const ds = new PuzzleDataset(c);
+      const it = ds.batches();
+      const pending = it.next();
+      ds.close();
+      const r = await pending;
+      assert.ok(!r.done);
+      const { inputs, labels, puzzle_identifiers } = r.value.batch;
+      assert.deepEqual(raw(r.value.setName, r.value.effectiveBatchSize, [inputs, labels, puzzle_identifiers]), want);
+      torch.dispose(r.value.batch);
+      await it.return();
+    });
+
+    it("hands out ordinary tensors: in-place ops work outside inference mode, nothing requires grad", async () => {
+      const ds = new PuzzleDataset(config([sudoku], { global_batch_size: 2 }));
+      for await (const item of ds) {
+        assert.equal(item.batch.inputs.requiresGrad, false);
+        item.batch.inputs.add_(1); // an inference tensor would refuse this
+        torch.dispose(item.batch);
+        break;
+      }
+      ds.close();
+    });
+
+    it("ends the pass with the worker's TorchError and frees the batches behind it", async () => {
+      const ds = new PuzzleDataset(config([grouped], { global_batch_size: 2, prefetch: 2 }));
+      const before = torch.memory().tensors;
+      type Assemble = (this: PuzzleDataset, sets: unknown, b: IndexBatch) => Promise<unknown>;
+      const inner = ds as unknown as { assemble: Assemble };
+      const original = inner.assemble;
+      let calls = 0;
+      // The second batch asks for a row past the end of the file: the worker's bounds check throws.
+      inner.assemble = function (sets, b) {
+        return original.call(this, sets, ++calls === 2 ? { ...b, exampleIndices: Int32Array.of(0, 1_000_000) } : b);
+      };
+      const it = ds.batches();
+      const first = await it.next();
+      assert.ok(!first.done);
+      torch.dispose(first.value.batch);
+      await assert.rejects(it.next(), (e: unknown) => e instanceof torch.TorchError && e.op === "gatherRows" && /row 1000000 is out of range/.test(e.message));
+      assert.deepEqual(await it.next(), { done: true, value: undefined });
+      assert.equal(torch.memory().tensors, before, "the batch prefetched behind the failed one was freed");
+      ds.close();
+    });
+
+    it("records the data wait and the worker's gather time", async () => {
+      const ds = new PuzzleDataset(config([sudoku], { global_batch_size: 4, epochs_per_iter: 20 }));
+      const it = ds.batches();
+      for await (const item of it) {
+        const t = performance.now();
+        while (performance.now() - t < 1); // a synchronous step: the next batch is gathered meanwhile
+        torch.dispose(item.batch);
+      }
+      const s = it.stats;
+      assert.ok(s.batches > 20);
+      assert.ok(s.assembleSeconds > 0);
+      assert.ok(s.waitSeconds > 0 && s.waitSeconds < s.elapsedSeconds, JSON.stringify(s));
+      assert.ok(s.elapsedSeconds >= s.batches * 0.001, JSON.stringify(s));
+      ds.close();
+    });
+  });
+
+  describe("prefetch and ownership", () => {
     it("survives tidy around the consumer's step; batches are disposed by the consumer only", async () => {
       const ds = new PuzzleDataset(config([sudoku], { global_batch_size: 2 }));
       for await (const item of ds) {
