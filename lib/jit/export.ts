@@ -12,13 +12,36 @@ import { Module } from '../nn/module';
 import { createModel } from '../models/registry';
 import type { ACTModel } from '../models/recursive_reasoning/act';
 import { puzzleEmbLen } from '../models/recursive_reasoning/config';
-import { TinyRecursiveReasoningModel_ACTV1_Inner } from '../models/recursive_reasoning/trm';
 import { COMPILED_PREFIX, loadModelCheckpoint } from '../train/checkpoint';
 import { modelConfig } from '../train/train_state';
+import { generateInference } from './inference_source';
 import { ScriptModule } from './module';
-import { generateTRM } from './trm_source';
+import { Recursion, RECURSIONS } from './recursions';
 
-export const EXPORTABLE = ['recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1'];
+/** The architectures (config `arch.name`) export writes. */
+export const EXPORTABLE = Object.keys(RECURSIONS);
+
+/** What made an export fail, stable enough to branch on. */
+export type ExportErrorCode =
+  | 'not_found' // the checkpoint or its config does not exist
+  | 'unsupported_arch' // an architecture export does not know (or a re-registered model under a known name)
+  | 'metadata'; // the dataset's vocab_size / seq_len / num_puzzle_identifiers could not be found
+
+/** A checkpoint export cannot write; bad option values are TypeErrors. */
+export class ExportError extends Error {
+  override readonly name = 'ExportError';
+
+  constructor(readonly code: ExportErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** The recursion of `arch` (a config's arch.name), or an ExportError naming what export supports. */
+export function recursionOf(arch: string): Recursion {
+  const recursion = Object.prototype.hasOwnProperty.call(RECURSIONS, arch) ? RECURSIONS[arch] : undefined;
+  if (!recursion) throw new ExportError('unsupported_arch', `export supports ${EXPORTABLE.join(', ')}; this checkpoint is ${arch}`);
+  return recursion;
+}
 
 /** What the export needs from the dataset (its dataset.json), when not found beside the config. */
 export interface ExportMetadata {
@@ -56,15 +79,15 @@ class Holder extends Module {
 
 /** Builds the model the checkpoint was trained as, with its weights loaded. */
 export function loadTrainedModel(checkpoint: string, options: Omit<ExportOptions, 'out'> = {}): { model: ACTModel; config: PretrainConfig; modelConfig: Record<string, unknown> } {
-  if (!fs.existsSync(checkpoint)) throw new Error(`checkpoint '${checkpoint}' does not exist`);
+  if (!fs.existsSync(checkpoint)) throw new ExportError('not_found', `checkpoint '${checkpoint}' does not exist`);
   const configFile = options.config ?? path.join(path.dirname(checkpoint), 'all_config.yaml');
-  if (!fs.existsSync(configFile)) throw new Error(`no config for '${checkpoint}': expected ${configFile} (the run writes all_config.yaml beside its checkpoints; pass --config)`);
+  if (!fs.existsSync(configFile)) throw new ExportError('not_found', `no config for '${checkpoint}': expected ${configFile} (the run writes all_config.yaml beside its checkpoints; pass --config)`);
   const config = parseConfigYaml(fs.readFileSync(configFile, 'utf8'), configFile);
-  if (!EXPORTABLE.includes(config.arch.name)) throw new Error(`export supports ${EXPORTABLE.join(', ')}; this checkpoint is ${config.arch.name}`);
-  const metadata = { ...findMetadata(config, checkpoint), ...options.metadata };
+  const recursion = recursionOf(config.arch.name);
+  const metadata = { ...findMetadata(config, checkpoint, recursion), ...options.metadata };
   for (const key of ['vocab_size', 'seq_len', 'num_puzzle_identifiers'] as const) {
     if (!Number.isInteger(metadata[key]) || metadata[key]! < 1) {
-      throw new Error(`the dataset's ${key} is unknown: no dataset.json under ${config.data_paths[0] ?? '(no data path)'}; pass --${key.replace(/_/g, '-')}`);
+      throw new ExportError('metadata', `the dataset's ${key} is unknown: no dataset.json under ${config.data_paths[0] ?? '(no data path)'}; pass --${key.replace(/_/g, '-')}`);
     }
   }
   const mc = modelConfig(config, metadata as never, 1);
@@ -75,7 +98,7 @@ export function loadTrainedModel(checkpoint: string, options: Omit<ExportOptions
 }
 
 /** dataset.json of the run's first data path; else what the checkpoint's shapes tell. */
-function findMetadata(config: PretrainConfig, checkpoint: string): Partial<ExportMetadata> {
+function findMetadata(config: PretrainConfig, checkpoint: string, recursion: Recursion): Partial<ExportMetadata> {
   for (const dir of config.data_paths) {
     for (const split of ['train', 'test']) {
       const file = path.join(dir, split, 'dataset.json');
@@ -89,10 +112,12 @@ function findMetadata(config: PretrainConfig, checkpoint: string): Partial<Expor
   try {
     const shape = (key: string) => (sd.get(COMPILED_PREFIX + key) ?? sd.get(key))?.shape;
     const out: Partial<ExportMetadata> = { vocab_size: shape('model.inner.embed_tokens.embedding_weight')?.[0], num_puzzle_identifiers: shape('model.inner.puzzle_emb.weights')?.[0] ?? 1 };
-    const positions = shape('model.inner.embed_pos.embedding_weight')?.[0] ?? shape('model.inner.L_level.layers.0.mlp_t.gate_up_proj.weight')?.[1];
+    const mlp_t = recursion.levels.map((level) => shape(`model.inner.${level}.layers.0.mlp_t.gate_up_proj.weight`)?.[1]);
+    const positions = shape('model.inner.embed_pos.embedding_weight')?.[0] ?? mlp_t.find((n) => n !== undefined);
     if (positions !== undefined) {
       const arch = config.arch as unknown as Record<string, number>;
-      out.seq_len = positions - puzzleEmbLen({ puzzle_emb_len: arch.puzzle_emb_len ?? 16, puzzle_emb_ndim: arch.puzzle_emb_ndim ?? 0, hidden_size: arch.hidden_size } as never);
+      const puzzle_emb_len = arch.puzzle_emb_len ?? (recursion.fields.puzzle_emb_len?.default as number | undefined) ?? 0;
+      out.seq_len = positions - puzzleEmbLen({ puzzle_emb_len, puzzle_emb_ndim: arch.puzzle_emb_ndim ?? 0, hidden_size: arch.hidden_size } as never);
     }
     return out;
   } finally {
@@ -102,19 +127,25 @@ function findMetadata(config: PretrainConfig, checkpoint: string): Partial<Expor
 
 /**
  * Writes `options.out`: a TorchScript module whose forward(inputs, puzzle_identifiers) runs the
- * whole ACT loop (every row halt_max_steps steps, as in evaluation) and returns
+ * whole ACT loop as evaluation does (every row halt_max_steps steps; a transformers_baseline with
+ * act_inference keeps each row's outputs from the step its Q head halts it at) and returns
  * (predictions int64 [B, seq_len], logits [B, seq_len, vocab], q_halt_logits float32 [B]).
  * `run(inputs, puzzle_identifiers, steps)` takes another step count. The module's attributes
  * hold seq_len, vocab_size, num_puzzle_identifiers, halt_max_steps, arch and model_config (JSON).
  */
 export function exportModel(checkpoint: string, options: ExportOptions): ExportResult {
   if (!options || typeof options.out !== 'string' || !options.out) throw new TypeError('exportModel: expected options.out, the .pt file to write');
+  if (options.haltMaxSteps !== undefined && !(Number.isInteger(options.haltMaxSteps) && options.haltMaxSteps >= 1)) {
+    throw new TypeError(`Expected positive integer for haltMaxSteps but received ${options.haltMaxSteps}`);
+  }
   const { model, config, modelConfig: mc } = loadTrainedModel(checkpoint, options);
   const halt = options.haltMaxSteps ?? (mc.halt_max_steps as number);
-  if (!Number.isInteger(halt) || halt < 1) throw new TypeError(`Expected positive integer for haltMaxSteps but received ${halt}`);
   const inner = model.inner;
-  if (!(inner instanceof TinyRecursiveReasoningModel_ACTV1_Inner)) throw new Error(`export supports ${EXPORTABLE.join(', ')}`);
-  const gen = generateTRM(inner);
+  const recursion = recursionOf(config.arch.name);
+  if (inner.constructor !== recursion.inner) {
+    throw new ExportError('unsupported_arch', `export writes the built-in ${config.arch.name}, but the model registered under that name has another inner module (${inner.constructor.name})`);
+  }
+  const gen = generateInference(inner, recursion);
   const attributes = {
     arch: config.arch.name,
     model_config: JSON.stringify(mc),
@@ -129,7 +160,7 @@ export function exportModel(checkpoint: string, options: ExportOptions): ExportR
   let handle;
   try {
     handle = native.jitBuildModule(
-      '__torch__.trm.TinyRecursiveReasoningModel',
+      `__torch__.${config.arch.name.replace('@', '.')}`, // e.g. __torch__.recursive_reasoning.hrm.HierarchicalReasoningModel_ACTV1
       params.map(([k, t]) => [k, t.id]),
       gen.buffers.map(([k, t]) => [k, t.id]),
       attributes,

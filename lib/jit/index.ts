@@ -4,5 +4,5 @@ export { compile } from './function';
 export type { ScriptFunction, ScriptFunctions, AnyFunction } from './function';
 export { ScriptModule, load, loadAsync } from './module';
 export type { LoadOptions } from './module';
-export { exportModel, loadTrainedModel } from './export';
-export type { ExportOptions, ExportResult, ExportMetadata } from './export';
+export { exportModel, loadTrainedModel, ExportError, EXPORTABLE } from './export';
+export type { ExportOptions, ExportResult, ExportMetadata, ExportErrorCode } from './export';
