@@ -10,9 +10,13 @@ type Tensor = torch.Tensor;
 
 export const IGNORE_LABEL_ID = -100;
 
-/** s(x) = x + 1 for x ≥ 0, 1 / (1 − x + ε) for x < 0: a softmax replacement that never overflows. */
+/**
+ * s(x) = x + 1 for x ≥ 0, 1 / (1 − x + ε) for x < 0: a softmax replacement that never overflows.
+ * (1 − x) + ε in that order, as the official code: folding 1 + ε first rounds ε away, and at a
+ * logit of exactly 1 (common in bfloat16) the unused branch's 1/0 turned the gradient into NaN.
+ */
 function s(x: Tensor, epsilon = 1e-30): Tensor {
-  return torch.tidy(() => torch.where(x.lt(0), x.neg().add(1 + epsilon).reciprocal(), x.add(1)));
+  return torch.tidy(() => torch.where(x.lt(0), x.neg().add(1).add(epsilon).reciprocal(), x.add(1)));
 }
 
 /** log(s(x) / Σ s(x)) along `dim`. */

@@ -38,6 +38,18 @@ describe('losses', () => {
     close(withMask.toArray()[1], -Math.log((1 / 4) / (3 + 1 + 1 / 4)), 1e-12);
   });
 
+  it('stablemax_cross_entropy: a finite gradient at a logit of exactly 1 (frequent in bfloat16)', () => {
+    // s(x) for x ≥ 0 is x + 1; the unused branch 1 / (1 − x + ε) must stay finite at x = 1, or
+    // where()'s zero gradient times its infinite one makes NaN.
+    const logits = torch.tensor([[1, 0.5, -2]], { dtype: 'bfloat16', requiresGrad: true });
+    stablemaxCrossEntropy(logits, torch.tensor([1], { dtype: 'int32' })).sum().backward();
+    const g = logits.grad!.toArray();
+    // d/dx_j of −log s(x_1) + log Σ s: s'(x_j) / Σ s − [j = 1] s'(x_1) / s(x_1); Σ s = 2 + 1.5 + 1/3.
+    const sum = 2 + 1.5 + 1 / 3;
+    const expected = [1 / sum, 1 / sum - 1 / 1.5, 1 / 9 / sum];
+    g.forEach((v, i) => close(v, expected[i], 1e-2, `grad ${i}`));
+  });
+
   it('softmax_cross_entropy: ordinary cross-entropy in float32, 0 at ignored labels', () => {
     const l = softmaxCrossEntropy(torch.tensor([[[1, 2, 3], [0, 0, 0]]], { dtype: 'float32' }), torch.tensor([[2, -100]])).toArray();
     close(l[0], -Math.log(Math.exp(3) / (Math.exp(1) + Math.exp(2) + Math.exp(3))));
