@@ -1,6 +1,6 @@
 // The trainer's collectives (train/types Comm) over a process group: gradients summed in one
-// collective per dtype (bfloat16 travels as float32 on gloo), metrics reduced to rank 0 in
-// float64, evaluator state gathered as JSON, parameters broadcast from rank 0.
+// collective per dtype (bfloat16 travels as float32 on gloo), metrics summed in float64 (onto rank 0
+// or onto all ranks), evaluator state gathered as JSON, parameters broadcast from rank 0.
 import type { Tensor } from '../torch';
 import * as torch from '../torch';
 import type { Comm } from '../train/types';
@@ -25,6 +25,17 @@ export class ProcessGroupComm implements Comm {
     try {
       await this.group.reduce(t, 0, 'sum');
       return this.rank === 0 ? t.toArray() : null;
+    } finally {
+      t.dispose();
+    }
+  }
+
+  async allReduceSum(values: number[]): Promise<number[]> {
+    if (values.length === 0) return [];
+    const t = torch.tensor(values, { dtype: 'float64' });
+    try {
+      await this.group.allReduce(t, 'sum');
+      return t.toArray();
     } finally {
       t.dispose();
     }

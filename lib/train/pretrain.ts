@@ -97,8 +97,9 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
     }
 
     logging = rank === 0 ? openLogs(config, checkpointPath, state, options) : null;
+    // Only rank 0 writes; the others know the name, so a failure reads the same on every rank.
     const save = (position: DataPosition) => {
-      lastSaved = saveCheckpoint(config, state!, position, log);
+      lastSaved = rank === 0 ? saveCheckpoint(config, state!, position, log) : checkpointFile(checkpointPath, state!.step);
     };
     const stopRequested = () => options.signal?.aborted || (options.stopAtStep !== undefined && state!.step >= options.stopAtStep);
 
@@ -128,7 +129,7 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
         state.ema?.update(model.namedParameters());
         if (stopRequested()) {
           stopped = true;
-          if (rank === 0) save({ iter, batchesInIter: batchIndex });
+          save({ iter, batchesInIter: batchIndex });
           break;
         }
       }
@@ -147,7 +148,7 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
           });
           if (lastEval && rank === 0) logging!.logEval(state.step, lastEval);
         }
-        if (rank === 0 && (config.checkpoint_every_eval || iter === totalIters - 1)) {
+        if (config.checkpoint_every_eval || iter === totalIters - 1) {
           save({ iter: iter + 1, batchesInIter: 0 });
         }
       } finally {
@@ -162,7 +163,11 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
   return { config, step: state.step, totalSteps: state.totalSteps, evalMetrics: lastEval, trainMetrics: lastTrain, checkpointPath, stopped };
 }
 
-/** One training step (official train_batch); the reduced metrics on rank 0. */
+/**
+ * One training step (official train_batch); the reduced metrics on rank 0. The metric sums are
+ * summed on every rank, so a NaN or infinite loss on any rank stops all of them in this step with
+ * the same TrainingError, before the optimizers touch the weights.
+ */
 async function trainBatch(state: TrainState, batch: Record<string, Tensor>, globalBatchSize: number, comm: Comm): Promise<Record<string, number> | null> {
   state.step += 1;
   if (state.step > state.totalSteps) {
@@ -177,18 +182,19 @@ async function trainBatch(state: TrainState, batch: Record<string, Tensor>, glob
     torch.tidy(() => loss.mul(1 / globalBatchSize).backward());
     loss.dispose();
     await comm.allReduceGrads(state.model.parameters().map((p) => p.grad).filter((g): g is Tensor => g !== null));
-    const lr = applyOptimizers(state);
     const { keys, values } = stackMetrics(metrics as unknown as Record<string, Tensor>);
     torch.dispose(metrics);
     const sums = values.toArray();
     values.dispose();
-    const reduced = await comm.reduceSum(sums);
-    if (!reduced) return null;
-    const out = trainMetrics(keys, reduced, globalBatchSize);
-    out['train/lr'] = lr;
-    if (!Number.isFinite(out['train/lm_loss'] ?? 0) || !Number.isFinite(out['train/q_halt_loss'] ?? 0)) {
-      throw new TrainingError(`the loss became NaN or infinite at step ${state.step} (lm_loss ${out['train/lm_loss']}, q_halt_loss ${out['train/q_halt_loss']}); stopping.`, state.step);
+    const out = trainMetrics(keys, await comm.allReduceSum(sums), globalBatchSize);
+    const losses = Object.keys(out).filter((k) => k.endsWith('loss'));
+    if (losses.some((k) => !Number.isFinite(out[k]))) {
+      const shown = losses.map((k) => `${k.slice('train/'.length)} ${out[k]}`).join(', ');
+      throw new TrainingError(`the loss became NaN or infinite at step ${state.step} (${shown}); stopping.`, state.step);
     }
+    const lr = applyOptimizers(state);
+    if (comm.rank !== 0) return null;
+    out['train/lr'] = lr;
     return out;
   } finally {
     torch.dispose(batch);

@@ -25,6 +25,8 @@ export interface Comm {
   allReduceGrads(grads: torch.Tensor[]): Promise<void>;
   /** Elementwise sum onto rank 0 (null elsewhere). */
   reduceSum(values: number[]): Promise<number[] | null>;
+  /** Elementwise sum on every rank (the same values on all: a verdict drawn from them agrees). */
+  allReduceSum(values: number[]): Promise<number[]>;
   /** Every rank's string, in rank order, on rank 0 (null elsewhere). */
   gatherStrings(value: string): Promise<string[] | null>;
   /** Parameters and buffers from rank 0 to all. */
@@ -36,6 +38,7 @@ export const SINGLE_PROCESS: Comm = {
   worldSize: 1,
   allReduceGrads: async () => {},
   reduceSum: async (values) => values,
+  allReduceSum: async (values) => values,
   gatherStrings: async (value) => [value],
   broadcastTensors: async () => {},
 };

@@ -2,6 +2,7 @@
 // the scenario named in argv and prints `RESULT <json>`.
 import * as torch from '../../lib/torch';
 import { initProcessGroup, ProcessGroup, ProcessGroupComm } from '../../lib/distributed';
+import { ACTLossHead } from '../../lib/models/losses';
 import { pretrain } from '../../lib/train/pretrain';
 import { SINGLE_PROCESS, type Comm } from '../../lib/train/types';
 import { tinyConfig } from '../train/helpers';
@@ -78,11 +79,28 @@ async function fault(pg: ProcessGroup, how: string): Promise<unknown> {
   return { first, elapsedMs, after };
 }
 
+/** From training step `step` on, this rank's reported lm_loss is NaN (the model itself is untouched). */
+function poisonLoss(step: number): void {
+  const original = ACTLossHead.prototype.forward;
+  let trainCalls = 0;
+  ACTLossHead.prototype.forward = function (this: ACTLossHead, ...args: Parameters<typeof original>) {
+    const r = original.apply(this, args);
+    if (this.training && ++trainCalls >= step) {
+      const old = r.metrics.lm_loss;
+      r.metrics.lm_loss = old.mul(NaN);
+      old.dispose();
+    }
+    return r;
+  };
+}
+
 /**
  * Trains the tiny TRM of the train tests (argv: data, checkpoint folder, extra overrides...) as one
- * rank of WORLD_SIZE (one process when 1) and returns its final parameters as base64 float32.
+ * rank of WORLD_SIZE (one process when 1) and returns its final parameters as base64 float32, or
+ * the error it stopped with. TRM_TEST_NAN_RANK and TRM_TEST_NAN_STEP poison that rank's loss.
  */
 async function train(data: string, checkpoints: string, extra: string[]): Promise<unknown> {
+  if (process.env.TRM_TEST_NAN_RANK === process.env.RANK) poisonLoss(Number(process.env.TRM_TEST_NAN_STEP));
   const worldSize = Number(process.env.WORLD_SIZE ?? 1);
   const base: Comm = worldSize > 1 ? new ProcessGroupComm(await initProcessGroup({ timeoutMs: 60000 })) : SINGLE_PROCESS;
   // The live parameters: the trainer broadcasts them (from rank 0) right after building the model.
@@ -91,8 +109,14 @@ async function train(data: string, checkpoints: string, extra: string[]): Promis
     broadcastTensors: { value: async (ts: torch.Tensor[]) => ((params = ts), base.broadcastTensors(ts)) },
   }) as Comm;
   const config = tinyConfig(data, checkpoints, extra);
-  const result = await pretrain(config, { comm, progressStream: null, log: () => {} });
-  return { step: result.step, params: params.map((p) => Buffer.from((p.toTypedArray() as Float32Array).buffer).toString('base64')) };
+  try {
+    const result = await pretrain(config, { comm, progressStream: null, log: () => {} });
+    return { step: result.step, params: params.map((p) => Buffer.from((p.toTypedArray() as Float32Array).buffer).toString('base64')) };
+  } catch (e) {
+    process.exitCode = 1;
+    const { name, message, step } = e as Error & { step?: number };
+    return { error: { name, message, step } };
+  }
 }
 
 async function main(): Promise<void> {
