@@ -9,7 +9,7 @@ import { buildSudokuDataset } from '../data/builders/sudoku';
 import { generateSudokuCsv } from '../data/generators/sudoku';
 import { readPuzzleCsv } from '../data/csv';
 import { pretrain, PretrainResult } from '../train/pretrain';
-import { initProcessGroup, ProcessGroupComm, readDistEnv } from '../distributed';
+import { backendFor, initProcessGroup, ProcessGroupComm, readDistEnv, selectDevice } from '../distributed';
 import { launch, workerArgv } from '../distributed/launch';
 
 /**
@@ -96,9 +96,11 @@ export async function main(argv: string[]): Promise<number> {
     if (args.length === 0 && (flags.launcher.nodeRank ?? 0) === 0 && !composeConfig({ overrides: [] }).data_paths.every((p) => fs.existsSync(p))) prepareDemoData(log);
     return launch({ ...flags.launcher, command: [process.execPath, path.join(__dirname, '..', '..', '..', 'bin', 'trm-train.js'), ...args] });
   }
-  // A worker of several (our launcher, torchrun or SLURM): join the group first.
+  // A worker of several (our launcher, torchrun or SLURM): join the group first, with the backend
+  // that reduces this process's device's tensors (cuda:LOCAL_RANK and NCCL on GPUs, else gloo).
   const dist = readDistEnv();
-  const group = dist.worldSize > 1 ? await initProcessGroup({ backend: process.env.TRM_DIST_BACKEND === 'nccl' ? 'nccl' : 'gloo' }) : null;
+  const device = selectDevice();
+  const group = dist.worldSize > 1 ? await initProcessGroup({ backend: backendFor(device), device }) : null;
   const comm = group ? new ProcessGroupComm(group) : undefined;
   const say = dist.rank === 0 ? log : () => {};
   let configName = flags.configName;
@@ -127,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const result = await pretrain(config, { signal: controller.signal, log, comm });
+  const result = await pretrain(config, { signal: controller.signal, log, comm, device });
   if (group) {
     await group.barrier(); // nobody tears its end down while another still finishes
     group.destroy();

@@ -1,6 +1,6 @@
 // The trainer's collectives (train/types Comm) over a process group: gradients summed in one
-// collective per dtype (bfloat16 travels as float32 on gloo), metrics summed in float64 (onto rank 0
-// or onto all ranks), evaluator state gathered as JSON, parameters broadcast from rank 0.
+// collective per dtype (bfloat16 travels as float32 on gloo), metrics summed in float64 (on the
+// group's device: a GPU for nccl), evaluator state gathered as JSON, parameters broadcast from rank 0.
 import type { Tensor } from '../torch';
 import * as torch from '../torch';
 import type { Comm } from '../train/types';
@@ -21,7 +21,7 @@ export class ProcessGroupComm implements Comm {
 
   async reduceSum(values: number[]): Promise<number[] | null> {
     if (values.length === 0) return this.rank === 0 ? [] : null;
-    const t = torch.tensor(values, { dtype: 'float64' });
+    const t = torch.tensor(values, { dtype: 'float64', device: this.group.device });
     try {
       await this.group.reduce(t, 0, 'sum');
       return this.rank === 0 ? t.toArray() : null;
@@ -32,7 +32,7 @@ export class ProcessGroupComm implements Comm {
 
   async allReduceSum(values: number[]): Promise<number[]> {
     if (values.length === 0) return [];
-    const t = torch.tensor(values, { dtype: 'float64' });
+    const t = torch.tensor(values, { dtype: 'float64', device: this.group.device });
     try {
       await this.group.allReduce(t, 'sum');
       return t.toArray();

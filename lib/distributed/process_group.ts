@@ -4,6 +4,7 @@ import { native, ProcessGroupHandle } from '../torch/native';
 import { Tensor } from '../torch/tensor';
 import * as torch from '../torch';
 import { DistributedError, readDistEnv } from './env';
+import { backendFor, selectDevice } from './device';
 
 export type Backend = 'gloo' | 'nccl';
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min' | 'product';
@@ -21,6 +22,11 @@ export interface InitOptions {
   timeoutMs?: number;
   /** The environment to read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where the group's own small tensors live (object collectives, the trainer's metric sums):
+   * default 'cpu' for gloo, this process's GPU (selectDevice's 'cuda') for nccl.
+   */
+  device?: string;
 }
 
 export interface CollectiveOptions {
@@ -100,17 +106,20 @@ export class ProcessGroup {
   readonly worldSize: number;
   readonly backend: Backend;
   readonly timeoutMs: number;
+  /** Where the group's own tensors (object collectives) are made: 'cpu' for gloo, a GPU for nccl. */
+  readonly device: string;
   /** @internal */
   readonly handle: ProcessGroupHandle;
 
   /** @internal use initProcessGroup */
-  constructor(handle: ProcessGroupHandle, timeoutMs: number) {
+  constructor(handle: ProcessGroupHandle, timeoutMs: number, device = 'cpu') {
     const info = native.pgInfo(handle);
     this.handle = handle;
     this.rank = info.rank;
     this.worldSize = info.worldSize;
     this.backend = info.backend as Backend;
     this.timeoutMs = timeoutMs;
+    this.device = device;
   }
 
   /** The first failure that killed the group, or null. */
@@ -184,7 +193,7 @@ export class ProcessGroup {
   /** Every rank's JSON-able value, in rank order. */
   async allGatherObject<T>(value: T, o?: CollectiveOptions): Promise<T[]> {
     const bytes = encode(value);
-    const length = torch.tensor([bytes.length], { dtype: 'int64' });
+    const length = torch.tensor([bytes.length], { dtype: 'int64', device: this.device });
     const lengths = await this.allGatherIntoTensor(length, o);
     const sizes = lengths.toArray();
     length.dispose();
@@ -192,7 +201,7 @@ export class ProcessGroup {
     const max = Math.max(...sizes, 1);
     const padded = new Uint8Array(max);
     padded.set(bytes);
-    const local = torch.tensor(padded, { dtype: 'uint8' });
+    const local = torch.tensor(padded, { dtype: 'uint8', device: this.device });
     const all = await this.allGatherIntoTensor(local, o);
     const data = all.toTypedArray() as Uint8Array;
     local.dispose();
@@ -209,13 +218,13 @@ export class ProcessGroup {
   /** Rank `src`'s JSON-able value on every rank (`value` is ignored elsewhere). */
   async broadcastObject<T>(value: T, src = 0, o?: CollectiveOptions): Promise<T> {
     const bytes = this.rank === src ? encode(value) : new Uint8Array(0);
-    const length = torch.tensor([bytes.length], { dtype: 'int64' });
+    const length = torch.tensor([bytes.length], { dtype: 'int64', device: this.device });
     await this.broadcast(length, src, o);
     const n = length.toArray()[0];
     length.dispose();
     const buf = new Uint8Array(Math.max(n, 1));
     buf.set(bytes);
-    const t = torch.tensor(buf, { dtype: 'uint8' });
+    const t = torch.tensor(buf, { dtype: 'uint8', device: this.device });
     await this.broadcast(t, src, o);
     const out = decode((t.toTypedArray() as Uint8Array).subarray(0, n)) as T;
     t.dispose();
@@ -253,15 +262,31 @@ export function defaultProcessGroup(): ProcessGroup | null {
  */
 export async function initProcessGroup(options: InitOptions = {}): Promise<ProcessGroup> {
   const o = nativeOptions(options);
+  const device = groupDevice(o.backend, options);
   const handle = await native.initProcessGroup(o, true);
-  defaultGroup = new ProcessGroup(handle, o.timeoutMs);
+  defaultGroup = new ProcessGroup(handle, o.timeoutMs, device);
   return defaultGroup;
 }
 
 /** initProcessGroup, blocking the JS thread until every rank has joined. */
 export function initProcessGroupSync(options: InitOptions = {}): ProcessGroup {
   const o = nativeOptions(options);
+  const device = groupDevice(o.backend, options);
   const handle = native.initProcessGroup(o, false) as ProcessGroupHandle;
-  defaultGroup = new ProcessGroup(handle, o.timeoutMs);
+  defaultGroup = new ProcessGroup(handle, o.timeoutMs, device);
   return defaultGroup;
+}
+
+/** The device of a group's own tensors: as given, else the CPU for gloo and this process's GPU for nccl. */
+function groupDevice(backend: Backend, options: InitOptions): string {
+  if (options.device !== undefined) {
+    const device = selectDevice({ override: options.device, env: options.env });
+    if (backendFor(device, {}) !== backend) throw new DistributedError(`the ${backend} backend cannot reduce tensors on ${device} (gloo takes CPU tensors, nccl CUDA ones)`);
+    return device;
+  }
+  if (backend === 'gloo') return 'cpu';
+  if (!torch.cudaIsAvailable()) {
+    throw new DistributedError("the nccl backend takes CUDA tensors, but this LibTorch sees no CUDA device (a CPU-only build, or no GPU visible); use 'gloo'");
+  }
+  return selectDevice({ override: 'cuda', env: options.env });
 }

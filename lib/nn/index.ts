@@ -8,5 +8,6 @@ export { RotaryEmbedding, applyRotaryPosEmb, apply_rotary_pos_emb, rotateHalf } 
 export type { CosSin } from './rotary';
 export { Attention } from './attention';
 export { SwiGLU, LinearSwish, swigluIntermediateSize } from './mlp';
-export { rmsNorm, rms_norm } from './norm';
+export { rmsNorm, rms_norm, addRmsNorm } from './norm';
+export { newFull, newZeros } from './like';
 export { stateDictToRecords, recordsToStateDict, tensorToRecord, recordToTensor } from './records';

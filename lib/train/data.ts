@@ -1,6 +1,8 @@
 // The run's data, as the official create_dataloader / create_evaluators: the train split sampled
 // (epochs_per_iter epochs per pass), the test split walked in order (from data_paths_test when
-// given), and one evaluator per configured name and test data path.
+// given), and one evaluator per configured name and test data path. Batches come out on the
+// run's device.
+import type * as torch from '../torch';
 import { DatasetError } from '../data/errors';
 import { PuzzleDataset } from '../data/puzzle_dataset';
 import type { PretrainConfig } from '../config';
@@ -21,7 +23,26 @@ export interface RunData {
   close(): void;
 }
 
-export function openData(config: PretrainConfig, rank: number, worldSize: number, epochsPerIter: number, log: (m: string) => void = () => {}): RunData {
+/** The batch's tensors moved to `device` (the host copies freed). */
+export function batchTo(batch: Record<string, torch.Tensor>, device: string): Record<string, torch.Tensor> {
+  const out: Record<string, torch.Tensor> = {};
+  for (const [k, v] of Object.entries(batch)) {
+    const moved = v.to(device);
+    if (moved !== v) v.dispose();
+    out[k] = moved;
+  }
+  return out;
+}
+
+/** `items` with every batch on `device`; `items` itself on the CPU. */
+function batchesOn(items: AsyncIterable<BatchItem>, device: string): AsyncIterable<BatchItem> {
+  if (device === 'cpu') return items;
+  return (async function* () {
+    for await (const item of items) yield { ...item, batch: batchTo(item.batch, device) };
+  })();
+}
+
+export function openData(config: PretrainConfig, rank: number, worldSize: number, epochsPerIter: number, log: (m: string) => void = () => {}, device = 'cpu'): RunData {
   const common = { global_batch_size: config.global_batch_size, rank, num_replicas: worldSize, seed: config.seed };
   const train = new PuzzleDataset({ ...common, dataset_paths: config.data_paths, split: 'train', test_set_mode: false, epochs_per_iter: epochsPerIter });
   const testPaths = config.data_paths_test.length > 0 ? config.data_paths_test : config.data_paths;
@@ -54,9 +75,9 @@ export function openData(config: PretrainConfig, rank: number, worldSize: number
   return {
     train: {
       metadata: train.metadata,
-      iterate: (iter) => train.batches({ iter }),
+      iterate: (iter) => batchesOn(train.batches({ iter }), device),
     },
-    eval: test ? { metadata: test.metadata, [Symbol.asyncIterator]: () => test!.batches() } : null,
+    eval: test ? { metadata: test.metadata, [Symbol.asyncIterator]: () => batchesOn(test!.batches(), device)[Symbol.asyncIterator]() } : null,
     evaluators,
     close() {
       train.close();

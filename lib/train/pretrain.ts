@@ -1,13 +1,16 @@
 // The pretraining loop, as the official pretrain.py: `epochs / eval_interval` iterations, each a
 // pass of `eval_interval` epochs of training batches followed (from `min_eval_interval` on) by an
 // evaluation and a checkpoint. One ACT step per batch; the carry persists across batches, so a
-// sequence keeps thinking until it halts and then takes the next example.
+// sequence keeps thinking until it halts and then takes the next example. Each process trains on
+// one device (its GPU, cuda:LOCAL_RANK, when LibTorch has CUDA): the model lives there, batches
+// are moved there, and the metrics come back to the host once per step.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../torch';
 import type { PretrainConfig } from '../config';
 import { configToYaml } from '../config';
 import type { ACTCarry } from '../models/recursive_reasoning/act';
+import { selectDevice } from '../distributed/device';
 import { checkpointFile, loadModelCheckpoint, saveModelCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
 import { stackMetrics, trainMetrics } from './metrics';
@@ -27,6 +30,12 @@ type Tensor = torch.Tensor;
 
 export interface PretrainOptions {
   comm?: Comm;
+  /**
+   * 'cpu', 'cuda' (this process's GPU, cuda:LOCAL_RANK), 'cuda:N' or 'auto'. Default: TRM_DEVICE,
+   * else auto: cuda:LOCAL_RANK when LibTorch sees a GPU, else the CPU. With several ranks the
+   * comm's backend must take this device's tensors (NCCL for CUDA, gloo for the CPU).
+   */
+  device?: string;
   /** Messages for the user (rank 0 only prints). Default: console.error. */
   log?: (msg: string) => void;
   /** Progress output (rank 0). Default: process.stderr; null for none. */
@@ -71,9 +80,11 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
     throw new TrainingError(`eval_interval (${epochsPerIter}) must divide epochs (${config.epochs})`);
   }
   const totalIters = config.epochs / epochsPerIter;
+  const device = selectDevice({ override: options.device });
+  if (device !== 'cpu') log(`Training on ${device}`);
   torch.manualSeed(config.seed + rank);
 
-  const data = openData(config, rank, comm.worldSize, epochsPerIter, log);
+  const data = openData(config, rank, comm.worldSize, epochsPerIter, log, device);
   let state: TrainState | null = null;
   let lastTrain: Record<string, number> | null = null;
   let lastEval: Record<string, unknown> | null = null;
@@ -81,7 +92,7 @@ export async function pretrain(input: PretrainConfig, options: PretrainOptions =
   let stopped = false;
 
   try {
-    state = createTrainState(config, data.train.metadata, comm);
+    state = createTrainState(config, data.train.metadata, comm, { device });
     const model = state.model;
     if (config.load_checkpoint) loadModelCheckpoint(model, config.load_checkpoint, log);
     await comm.broadcastTensors([...model.parameters(), ...model.buffers()]);
@@ -184,7 +195,7 @@ async function trainBatch(state: TrainState, batch: Record<string, Tensor>, glob
     await comm.allReduceGrads(state.model.parameters().map((p) => p.grad).filter((g): g is Tensor => g !== null));
     const { keys, values } = stackMetrics(metrics as unknown as Record<string, Tensor>);
     torch.dispose(metrics);
-    const sums = values.toArray();
+    const sums = values.toArray(); // the step's one copy to the host
     values.dispose();
     const out = trainMetrics(keys, await comm.allReduceSum(sums), globalBatchSize);
     const losses = Object.keys(out).filter((k) => k.endsWith('loss'));

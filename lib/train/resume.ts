@@ -1,6 +1,7 @@
 // What `step_N` alone does not hold but an exact resume needs, in `step_N.resume` (PyTorch's zip
 // format too): the step, each optimizer's state, the RNG state, the persistent ACT carry and the
-// data position (iteration, batches consumed in it).
+// data position (iteration, batches consumed in it). Saved from any device, read back onto the
+// run's (the RNG state is the CPU generator's: on a GPU the ACT exploration draws are not restored).
 import * as fs from 'fs';
 import * as torch from '../torch';
 import type { ACTCarry } from '../models/recursive_reasoning/act';
@@ -48,9 +49,25 @@ export function loadResumeState(checkpoint: string, state: TrainState, loadModel
   torch.setRngState(saved.rng_state as torch.Tensor);
   (saved.rng_state as torch.Tensor).dispose();
   if (state.carry) torch.dispose(state.carry);
-  state.carry = (saved.carry as ACTCarry | null) ?? null;
-  if (state.ema && saved.ema) state.ema.loadStateDict(saved.ema as never);
+  state.carry = (onDevice(saved.carry, state.device) as ACTCarry | null) ?? null;
+  if (state.ema && saved.ema) {
+    const shadows = onDevice(saved.ema, state.device) as Record<string, torch.Tensor>;
+    state.ema.loadStateDict(shadows);
+    torch.dispose(shadows);
+  }
   return { iter: saved.iter as number, batchesInIter: saved.batches_in_iter as number };
+}
+
+/** `v` with every tensor in it moved to `device` (the loaded host copies freed). */
+function onDevice(v: unknown, device: string): unknown {
+  if (v instanceof torch.Tensor) {
+    const moved = v.to(device);
+    if (moved !== v) v.dispose();
+    return moved;
+  }
+  if (Array.isArray(v)) return v.map((x) => onDevice(x, device));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, onDevice(x, device)]));
+  return v;
 }
 
 /** torch.load gives Maps for dicts; the state here is plain objects with string keys. */

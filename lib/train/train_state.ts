@@ -1,6 +1,6 @@
 // The train state of the official loop: the model wrapped in its loss head, the optimizers with
 // their base learning rates (sign-SGD for the puzzle embedding, AdamATan2 for the weights), the
-// persistent ACT carry, the step and the total steps the schedule runs over.
+// persistent ACT carry, the step and the total steps the schedule runs over, all on one device.
 import type { PretrainConfig } from '../config';
 import type { PuzzleDatasetMetadata } from '../data/metadata';
 import type { ACTLossHead } from '../models/losses';
@@ -13,6 +13,8 @@ import type { Comm } from './types';
 
 export interface TrainState {
   config: PretrainConfig;
+  /** Where the model, its optimizer state, the carry and the batches live ('cpu', 'cuda:0', ...). */
+  device: string;
   model: ACTLossHead;
   optim: TrainOptimizers;
   carry: ACTCarry | null;
@@ -34,16 +36,22 @@ export function modelConfig(config: PretrainConfig, metadata: PuzzleDatasetMetad
   };
 }
 
-export function createTrainState(
-  config: PretrainConfig,
-  metadata: PuzzleDatasetMetadata,
-  comm: Comm,
-  allGather?: (t: Tensor) => Tensor
-): TrainState {
+export interface TrainStateOptions {
+  /** A device string as selectDevice returns it (default 'cpu'). */
+  device?: string;
+  /** The sparse embedding's all-gather (default: the Comm's allGatherTensor on several ranks). */
+  allGather?: (t: Tensor) => Tensor;
+}
+
+export function createTrainState(config: PretrainConfig, metadata: PuzzleDatasetMetadata, comm: Comm, options: TrainStateOptions = {}): TrainState {
+  const { device = 'cpu', allGather } = options;
   const totalSteps = Math.floor((config.epochs * metadata.total_groups * metadata.mean_puzzle_examples) / config.global_batch_size);
   const inner = createModel(config.arch.name, modelConfig(config, metadata, comm.worldSize));
   const { name: lossName, ...lossOptions } = config.arch.loss as unknown as Record<string, unknown>;
   const model = createLossHead(String(lossName), inner, lossOptions);
+  // Built (and initialised, by the seeded CPU generator) on the CPU, then moved in place: the
+  // optimizers and the EMA below see the tensors on their device.
+  if (device !== 'cpu') model.to(device);
   const emb = inner.puzzle_emb;
   // Several ranks: the sparse embedding's grads and ids are all-gathered (blocking) through the
   // Comm's allGatherTensor when it has one (distributed/ProcessGroupComm does).
@@ -59,7 +67,7 @@ export function createTrainState(
     ema = new EMAHelper(config.ema_rate);
     ema.register(model.namedParameters());
   }
-  return { config, model, optim, carry: null, step: 0, totalSteps, ema };
+  return { config, device, model, optim, carry: null, step: 0, totalSteps, ema };
 }
 
 /** Sets this step's scheduled rates, steps every optimizer and clears the grads; the rate logged. */

@@ -7,6 +7,7 @@
 // (`torch.dispose(oldCarry)`) and the outputs when done with them. `logits` and the q logits
 // hold the autograd graph of the step.
 import * as torch from '../../torch';
+import { newFull } from '../../nn/like';
 import { Module } from '../../nn/module';
 import type { CastedSparseEmbedding } from '../sparse_embedding';
 import { ReasoningModelConfig } from './config';
@@ -73,16 +74,17 @@ export abstract class ACTModel extends Module {
     return options.compute_target_q ?? !this.config.no_ACT_continue;
   }
 
-  /** The carry before the first step: all rows halted, so the first forward loads the batch. */
+  /** The carry before the first step: all rows halted, so the first forward loads the batch. On the batch's device. */
   initialCarry(batch: Batch): ACTCarry {
     return torch.tidy(() => {
-      const B = requireKey(batch, 'inputs').size(0);
+      const inputs = requireKey(batch, 'inputs');
+      const B = inputs.size(0);
       const current_data: Batch = {};
       for (const [k, v] of Object.entries(batch)) current_data[k] = torch.zerosLike(v);
       return {
         inner_carry: this.inner.emptyCarry(B),
-        steps: torch.zeros([B], { dtype: 'int32' }),
-        halted: torch.ones([B], { dtype: 'bool' }),
+        steps: newFull(inputs, [B], 0, 'int32'),
+        halted: newFull(inputs, [B], true, 'bool'),
         current_data,
       };
     });

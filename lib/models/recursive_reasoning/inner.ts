@@ -5,6 +5,7 @@ import * as torch from '../../torch';
 import type { DType } from '../../torch';
 import { CastedEmbedding } from '../../nn/embedding';
 import { truncNormal } from '../../nn/init';
+import { newZeros } from '../../nn/like';
 import { CastedLinear } from '../../nn/linear';
 import { Module } from '../../nn/module';
 import { CosSin, RotaryEmbedding } from '../../nn/rotary';
@@ -126,10 +127,10 @@ export abstract class ReasoningInner extends Module {
     });
   }
 
-  /** Latents of a fresh batch (zeros; every row is halted, so the first step resets it). */
+  /** Latents of a fresh batch (zeros; every row is halted, so the first step resets it), on the init buffers' device. */
   emptyCarry(batch_size: number): InnerCarry {
     const carry: InnerCarry = {};
-    for (const z of this.latentNames) carry[z] = torch.zeros([batch_size, this.totalLen, this.config.hidden_size], { dtype: this.forward_dtype });
+    for (const [z, init] of this.latentInits) carry[z] = newZeros(this.getBuffer(init)!, [batch_size, this.totalLen, this.config.hidden_size], this.forward_dtype);
     return carry;
   }
 
