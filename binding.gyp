@@ -8,6 +8,7 @@
         "native/autograd.cc",
         "native/data.cc",
         "native/jit.cc",
+        "native/kernels.cc",
         "native/distributed.cc",
         "native/gemm.cc",
         "native/ops.cc",
@@ -22,13 +23,14 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node bin/libtorch.js defines)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fopenmp", "-Wno-unused-parameter"],
       "libraries": [
         "-L<!(node bin/libtorch.js lib-dir)",
         "-Wl,-rpath,<!(node bin/libtorch.js lib-dir)",
         "-Wl,--no-as-needed",
         "<!@(node bin/libtorch.js libs)",
-        "-Wl,--as-needed"
+        "-Wl,--as-needed",
+        "-fopenmp"
       ]
     }
   ]

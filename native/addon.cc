@@ -187,6 +187,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOptim(env, exports);
   InitJit(env, exports);
   InitDistributed(env, exports);
+  InitKernels(env, exports);
   return exports;
 }
 

@@ -119,6 +119,7 @@ void InitData(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitJit(Napi::Env env, Napi::Object exports);
 void InitDistributed(Napi::Env env, Napi::Object exports);
+void InitKernels(Napi::Env env, Napi::Object exports);
 void InstallAllocator();
 
 }  // namespace trm

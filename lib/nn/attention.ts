@@ -36,19 +36,20 @@ export class Attention extends Module {
       const H = this.num_heads;
       const KV = this.num_key_value_heads;
       const qkv = this.qkv_proj.forward(hidden_states).view(B, S, H + 2 * KV, this.head_dim); // [B, S, H+2KV, D]
-      let query = qkv.narrow(2, 0, H); // [B, S, H, D]
-      let key = qkv.narrow(2, H, KV); // [B, S, KV, D]
-      const value = qkv.narrow(2, H + KV, KV); // [B, S, KV, D]
-      if (cos_sin) [query, key] = applyRotaryPosEmb(query, key, cos_sin[0], cos_sin[1]);
-
       const dtype = hidden_states.dtype;
       const compute = dtype === 'float64' ? 'float64' : 'float32';
-      const heads = (t: Tensor, n: number) => {
-        let x = t.transpose(1, 2).to(compute); // [B, n, S, D]
-        if (n !== H) x = x.unsqueeze(2).expand(B, n, H / n, S, this.head_dim).reshape(B, H, S, this.head_dim); // GQA: [B, H, S, D]
-        return x;
-      };
-      const out = torch.scaledDotProductAttention(heads(query, H), heads(key, KV), heads(value, KV), { isCausal: this.causal }); // [B, H, S, D]
+      const expand = (x: Tensor) => (x.size(1) === H ? x : x.unsqueeze(2).expand(B, KV, H / KV, S, this.head_dim).reshape(B, H, S, this.head_dim)); // GQA: [B, H, S, D]
+      let query: Tensor, key: Tensor, value: Tensor; // [B, heads, S, D] in the compute dtype
+      if (torch.fusedKernels()) {
+        [query, key, value] = torch.fusedSplitHeads(qkv, H, KV, cos_sin, compute);
+      } else {
+        let q = qkv.narrow(2, 0, H); // [B, S, H, D]
+        let k = qkv.narrow(2, H, KV); // [B, S, KV, D]
+        const v = qkv.narrow(2, H + KV, KV); // [B, S, KV, D]
+        if (cos_sin) [q, k] = applyRotaryPosEmb(q, k, cos_sin[0], cos_sin[1]);
+        [query, key, value] = [q, k, v].map((t) => t.transpose(1, 2).to(compute)); // [B, n, S, D]
+      }
+      const out = torch.scaledDotProductAttention(query, expand(key), expand(value), { isCausal: this.causal }); // [B, H, S, D]
       const merged = out.to(dtype).transpose(1, 2).reshape(B, S, this.output_size); // [B, S, H·D]
       return this.o_proj.forward(merged);
     });

@@ -32,7 +32,9 @@ export class SwiGLU extends Module {
   /** [..., hidden] → [..., hidden]: down(silu(gate) · up). */
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
-      const [gate, up] = this.gate_up_proj.forward(x).chunk(2, -1); // 2 × [..., inter]
+      const gateUp = this.gate_up_proj.forward(x); // [..., 2·inter]
+      if (torch.fusedKernels()) return this.down_proj.forward(torch.fusedSwiGLU(gateUp));
+      const [gate, up] = gateUp.chunk(2, -1); // 2 × [..., inter]
       return this.down_proj.forward(gate.silu().mul(up));
     });
   }

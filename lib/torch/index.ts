@@ -16,6 +16,7 @@ export * from './ops/reduce';
 export * from './ops/shape';
 export * from './ops/indexing';
 export * from './ops/nn';
+export * from './ops/fused';
 export { noGrad, enableGrad, inferenceMode, isGradEnabled, setGradEnabled, isInferenceModeEnabled } from './autograd';
 export { tidy, keep, dispose, memory } from './scope';
 export { call, ops, Op } from './op';

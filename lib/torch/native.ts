@@ -104,6 +104,11 @@ export interface Native {
   mmapFile(path: string, byteOffset: number, dtype: string, shape: number[]): number;
   gatherRows(gathers: NativeRowGather[], dtype: string): Promise<{ tensors: number[]; seconds: number }>;
   buildInfo(): import('./runtime').BuildInfo;
+  // native/kernels.cc: fused autograd kernels of the reasoning blocks.
+  fusedKernelsSupported(): boolean;
+  fusedRmsNorm(x: number, residual: number | null, eps: number): number;
+  fusedSwiGLU(gateUp: number): number;
+  fusedSplitHeads(qkv: number, numHeads: number, numKvHeads: number, cos: number | null, sin: number | null, dtype: string): [number, number, number];
   // native/distributed.cc: a process group is an opaque handle; `async` picks a Promise over blocking.
   initProcessGroup(options: NativeGroupOptions, async: boolean): ProcessGroupHandle | Promise<ProcessGroupHandle>;
   pgAllReduce(pg: ProcessGroupHandle, tensors: number[], op: string, timeoutMs: number, async: boolean): void | Promise<void>;

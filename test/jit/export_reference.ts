@@ -3,6 +3,8 @@
 // eval forward's `logits` (float32) and `q` for io.pt's `inputs` and `puzzle_identifiers` to the
 // file: run with TRM_GEMM=blas, its float32 GEMMs are the system BLAS's, as Python's torch's are
 // (our default, oneDNN, rounds differently, and the recursions grow a 1e-7 difference past 1e-5).
+// The forward runs the composed ops, not the fused kernels: the export writes the composed ops, so
+// they are the same computation (test/torch/fused.test.ts checks the kernels against them).
 import * as fs from 'fs';
 import * as path from 'path';
 import { torch, Tensor } from '../../lib';
@@ -53,6 +55,16 @@ export interface Outputs {
  * from the step it first halts at (the last step, unless the model halts adaptively in eval).
  */
 export function evalForward(model: ACTModel, inputs: Tensor, puzzle_identifiers: Tensor): Outputs {
+  const fused = torch.fusedKernels();
+  torch.setFusedKernels(false);
+  try {
+    return composedEvalForward(model, inputs, puzzle_identifiers);
+  } finally {
+    torch.setFusedKernels(fused);
+  }
+}
+
+function composedEvalForward(model: ACTModel, inputs: Tensor, puzzle_identifiers: Tensor): Outputs {
   return torch.noGrad(() =>
     torch.tidy(() => {
       const batch = { inputs, puzzle_identifiers };

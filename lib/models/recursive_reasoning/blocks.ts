@@ -4,7 +4,7 @@ import * as torch from '../../torch';
 import { Attention } from '../../nn/attention';
 import { SwiGLU } from '../../nn/mlp';
 import { Module, ModuleList } from '../../nn/module';
-import { rmsNorm } from '../../nn/norm';
+import { addRmsNorm } from '../../nn/norm';
 import type { CosSin } from '../../nn/rotary';
 import { ReasoningModelConfig, puzzleEmbLen } from './config';
 
@@ -36,11 +36,11 @@ export class ReasoningBlock extends Module {
       let h: Tensor;
       if (this.mlp_t) {
         const t = hidden_states.transpose(1, 2); // [B, D, L]
-        h = rmsNorm(t.add(this.mlp_t.forward(t)), this.norm_eps).transpose(1, 2); // [B, L, D]
+        h = addRmsNorm(t, this.mlp_t.forward(t), this.norm_eps).transpose(1, 2); // [B, L, D]
       } else {
-        h = rmsNorm(hidden_states.add(this.self_attn!.forward(cos_sin, hidden_states)), this.norm_eps);
+        h = addRmsNorm(hidden_states, this.self_attn!.forward(cos_sin, hidden_states), this.norm_eps);
       }
-      return rmsNorm(h.add(this.mlp.forward(h)), this.norm_eps);
+      return addRmsNorm(h, this.mlp.forward(h), this.norm_eps);
     });
   }
 }

@@ -1,0 +1,36 @@
+// Fused kernels of the reasoning blocks (native/kernels.cc): one pass and one autograd node where
+// the composed ops take several. The composed forms in lib/nn stay the definition; these must
+// match them (test/torch/fused.test.ts). `fusedKernels()` is off under DISABLE_COMPILE=1, the
+// official switch for "plain eager execution".
+import { native } from '../native';
+import { Tensor } from '../tensor';
+import type { DType } from '../dtype';
+import { optHandle } from './util';
+
+// The kernels' loops are built for AVX2 + FMA on x86-64; other x86 CPUs use the composed ops.
+const supported = native.fusedKernelsSupported();
+let enabled = supported && process.env.DISABLE_COMPILE !== '1';
+
+/** Whether lib/nn uses the fused kernels (default: yes, unless DISABLE_COMPILE=1 or the CPU lacks AVX2). */
+export const fusedKernels = (): boolean => enabled;
+
+/** Turns the fused kernels on or off for this process (e.g. to compare against the composed ops). */
+export function setFusedKernels(on: boolean): void {
+  enabled = on && supported;
+}
+
+/** rms_norm(x + residual) over the last dim, in float32 math, in x's dtype; residual may be null. */
+export const fusedRmsNorm = (x: Tensor, residual: Tensor | null, eps: number): Tensor =>
+  new Tensor(native.fusedRmsNorm(x.handle, optHandle(residual), eps));
+
+/** [..., 2I] → [..., I]: silu(first half) · second half. */
+export const fusedSwiGLU = (gateUp: Tensor): Tensor => new Tensor(native.fusedSwiGLU(gateUp.handle));
+
+/**
+ * qkv [B, S, H + 2·KV, D] → q [B, H, S, D], k and v [B, KV, S, D] in `dtype`, RoPE (rotate-half
+ * tables cos, sin [≥S, D]) applied to q and k when given.
+ */
+export function fusedSplitHeads(qkv: Tensor, numHeads: number, numKvHeads: number, cosSin: [Tensor, Tensor] | null, dtype: DType): [Tensor, Tensor, Tensor] {
+  const [q, k, v] = native.fusedSplitHeads(qkv.handle, numHeads, numKvHeads, optHandle(cosSin?.[0]), optHandle(cosSin?.[1]), dtype);
+  return [new Tensor(q), new Tensor(k), new Tensor(v)];
+}

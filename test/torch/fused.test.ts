@@ -1,0 +1,132 @@
+// The fused kernels (native/kernels.cc) against the composed ops they replace: gradients against
+// finite differences in float64, forward and backward equal to the composed ops in float32, the
+// same bfloat16 rounding, bad input, and the DISABLE_COMPILE=1 switch.
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import { torch, Tensor } from '../../lib';
+import { applyRotaryPosEmb, RotaryEmbedding } from '../../lib/nn';
+import { native } from '../../lib/torch/native';
+import { gradcheck } from '../helpers/torch';
+
+type Heads = [Tensor, Tensor, Tensor];
+
+/** What the fused kernels replace, written with the composed ops. */
+const composed = {
+  rmsNorm: (x: Tensor, r: Tensor | null, eps: number) => {
+    const s = (r ? x.add(r) : x).to('float32');
+    return s.mul(s.square().mean(-1, { keepdim: true }).add(eps).rsqrt()).to(x.dtype);
+  },
+  swiglu: (gu: Tensor) => {
+    const [gate, up] = gu.chunk(2, -1);
+    return gate.silu().mul(up);
+  },
+  splitHeads: (qkv: Tensor, H: number, KV: number, cs: [Tensor, Tensor] | null, dtype: 'float32' | 'float64'): Heads => {
+    let q = qkv.narrow(2, 0, H);
+    let k = qkv.narrow(2, H, KV);
+    const v = qkv.narrow(2, H + KV, KV);
+    if (cs) [q, k] = applyRotaryPosEmb(q, k, cs[0], cs[1]);
+    return [q, k, v].map((t) => t.transpose(1, 2).to(dtype)) as Heads;
+  },
+};
+
+const flat = (ts: Tensor[]) => torch.cat(ts.map((t) => t.reshape(-1)));
+const maxDiff = (a: Tensor, b: Tensor) => torch.tidy(() => a.to('float64').sub(b.to('float64')).abs().max().item());
+
+/** Gradients of sum(f · w) for each input, w fixed. */
+function grads(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[]): Tensor[] {
+  const leaves = inputs.map((x) => x.detach().requiresGrad_(true));
+  const out = f(...leaves);
+  out.mul(torch.linspace(0.5, 1.5, out.numel()).reshape(...out.shape).to(out.dtype)).sum().backward();
+  return leaves.map((l) => torch.keep(l.grad!));
+}
+
+describe('fused kernels', () => {
+  const rope = (D: number, S: number, dtype: 'float32' | 'float64' = 'float32'): [Tensor, Tensor] => {
+    const r = new RotaryEmbedding(D, S, 10000);
+    return [torch.keep(r.cos_cached.to(dtype)), torch.keep(r.sin_cached.to(dtype))];
+  };
+
+  it('are on by default where the CPU has AVX2 and FMA', () => {
+    assert.strictEqual(torch.fusedKernels(), native.fusedKernelsSupported() && process.env.DISABLE_COMPILE !== '1');
+  });
+
+  describe('gradients against finite differences (float64)', () => {
+    it('rmsNorm, with and without a residual', () =>
+      torch.tidy(() => {
+        const x = torch.randn([3, 5, 6], { dtype: 'float64' });
+        const r = torch.randn([3, 5, 6], { dtype: 'float64' });
+        gradcheck((a, b) => torch.fusedRmsNorm(a, b, 1e-5), [x, r]);
+        gradcheck((a) => torch.fusedRmsNorm(a, null, 1e-5), [x]);
+      }));
+
+    it('swiglu', () =>
+      torch.tidy(() => {
+        gradcheck((gu) => torch.fusedSwiGLU(gu), [torch.randn([4, 3, 10], { dtype: 'float64' }).mul(3)]);
+      }));
+
+    it('splitHeads with RoPE, without, and with fewer key/value heads', () =>
+      torch.tidy(() => {
+        const cs = rope(4, 5, 'float64');
+        gradcheck((x) => flat(torch.fusedSplitHeads(x, 2, 2, cs, 'float64')), [torch.randn([2, 5, 6, 4], { dtype: 'float64' })]);
+        gradcheck((x) => flat(torch.fusedSplitHeads(x, 2, 2, null, 'float64')), [torch.randn([2, 3, 6, 4], { dtype: 'float64' })]);
+        gradcheck((x) => flat(torch.fusedSplitHeads(x, 4, 2, cs, 'float64')), [torch.randn([1, 5, 8, 4], { dtype: 'float64' })]);
+      }));
+  });
+
+  describe('equal to the composed ops', () => {
+    it('float32: forward and gradients', () =>
+      torch.tidy(() => {
+        torch.manualSeed(7);
+        const x = torch.randn([4, 9, 32]).mul(2);
+        const r = torch.randn([4, 9, 32]);
+        const gu = torch.randn([4, 9, 64]).mul(2);
+        const qkv = torch.randn([4, 9, 12, 8]);
+        const cs = rope(8, 9);
+        const cases: Array<[string, (...xs: Tensor[]) => Tensor, (...xs: Tensor[]) => Tensor, Tensor[]]> = [
+          ['rmsNorm', (a, b) => torch.fusedRmsNorm(a, b, 1e-5), (a, b) => composed.rmsNorm(a, b, 1e-5), [x, r]],
+          ['swiglu', (a) => torch.fusedSwiGLU(a), (a) => composed.swiglu(a), [gu]],
+          ['splitHeads', (a) => flat(torch.fusedSplitHeads(a, 4, 4, cs, 'float32')), (a) => flat(composed.splitHeads(a, 4, 4, cs, 'float32')), [qkv]],
+        ];
+        for (const [name, fused, reference, inputs] of cases) {
+          assert.ok(maxDiff(fused(...inputs), reference(...inputs)) < 2e-6, `${name} forward`);
+          const [gf, gr] = [grads(fused, inputs), grads(reference, inputs)];
+          gf.forEach((g, i) => assert.ok(maxDiff(g, gr[i]) < 1e-5, `${name} gradient ${i}: ${maxDiff(g, gr[i])}`));
+        }
+      }));
+
+    it('bfloat16: the same rounding points, bit for bit (swiglu: float silu rounded once)', () =>
+      torch.tidy(() => {
+        torch.manualSeed(8);
+        const x = torch.randn([4, 9, 32]).mul(3).to('bfloat16');
+        const r = torch.randn([4, 9, 32]).to('bfloat16');
+        assert.strictEqual(maxDiff(torch.fusedRmsNorm(x, r, 1e-5), composed.rmsNorm(x, r, 1e-5)), 0);
+        const qkv = torch.randn([4, 9, 12, 8]).to('bfloat16');
+        const cs = rope(8, 9);
+        const f = torch.fusedSplitHeads(qkv, 4, 4, cs, 'float32');
+        composed.splitHeads(qkv, 4, 4, cs, 'float32').forEach((c, i) => assert.strictEqual(maxDiff(f[i], c), 0, `head part ${i}`));
+        // ATen's bfloat16 silu is less exact than float silu rounded once; the kernel does the latter.
+        const gu = torch.randn([4, 9, 64]).mul(2).to('bfloat16');
+        const [gate, up] = gu.to('float32').chunk(2, -1);
+        const exact = gate.silu().to('bfloat16').to('float32').mul(up).to('bfloat16');
+        assert.strictEqual(torch.fusedSwiGLU(gu).dtype, 'bfloat16');
+        assert.strictEqual(maxDiff(torch.fusedSwiGLU(gu), exact), 0);
+      }));
+  });
+
+  it('refuse bad input with a message naming it', () =>
+    torch.tidy(() => {
+      const f32 = torch.randn([2, 3, 4]);
+      assert.throws(() => torch.fusedRmsNorm(torch.ones([2, 4], { dtype: 'int64' }), null, 1e-5), /rmsNorm: expected a floating-point CPU tensor for x, got Tensor\[2, 4\] int64/);
+      assert.throws(() => torch.fusedRmsNorm(f32, torch.randn([2, 3, 5]), 1e-5), /rmsNorm: residual Tensor\[2, 3, 5\] float32 does not match x/);
+      assert.throws(() => torch.fusedSwiGLU(torch.randn([2, 5])), /swiglu: expected an even last dimension/);
+      assert.throws(() => torch.fusedSplitHeads(torch.randn([2, 3, 5, 4]), 2, 2, null, 'float32'), /splitHeads: expected qkv \[B, S, 6, D\]/);
+      assert.throws(() => torch.fusedSplitHeads(torch.randn([2, 3, 6, 4]), 2, 2, rope(4, 2), 'float32'), /splitHeads: expected cos and sin \[>= S, D\]/);
+    }));
+
+  it('DISABLE_COMPILE=1 turns them off: the blocks run the composed ops', () => {
+    const script = "const { torch } = require('./dist/lib'); console.log(JSON.stringify(torch.fusedKernels()));";
+    const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, DISABLE_COMPILE: '1' }, encoding: 'utf8' });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.strictEqual(JSON.parse(r.stdout.trim()), false);
+  });
+});
