@@ -5,13 +5,17 @@
 //   swiglu(gate_up)           silu(gate) · up over the two halves of the last dim, no chunk copies
 //   splitHeads(qkv, …)        q, k, v as [B, heads, S, D] in the attention's dtype, RoPE applied to
 //                             q and k on the way (no rotate-half concatenations)
+//   attention(q, k, v, scale) softmax(q·kᵀ·scale)·v, one (batch, head) per thread with GEMMs on
+//                             that thread (this build's bmm loops over matrices, each GEMM using
+//                             every thread), written straight into the [B, S, heads, D] layout
 // Math runs in float (double for double inputs); results round to the input dtype where the
 // composed code rounds. lib/nn uses them unless DISABLE_COMPILE=1.
 // The loops are written to vectorize; -O3 without trapping math (as ATen itself is built) lets GCC
-// do so (the rest of the addon builds at -O2).
+// do so (the rest of the addon builds at -O2), and `omp simd` lets it split the sums.
 #pragma GCC optimize("O3", "no-trapping-math", "no-math-errno")
 
 #include "common.h"
+#include "gemm.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -21,6 +25,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace trm {
 
@@ -92,6 +97,7 @@ TRM_SIMD acc<T> RmsRow(const T* x, const T* r, T* sum, T* out, int64_t D, acc<T>
     s = sum;
   }
   A ss = 0;
+#pragma omp simd reduction(+ : ss)
   for (int64_t d = 0; d < D; ++d) ss += static_cast<A>(s[d]) * static_cast<A>(s[d]);
   const A inv = A(1) / std::sqrt(ss / static_cast<A>(D) + eps);
   for (int64_t d = 0; d < D; ++d) out[d] = Round<T>(static_cast<A>(s[d]) * inv);
@@ -103,6 +109,7 @@ template <typename T>
 TRM_SIMD void RmsRowBackward(const T* s, const T* g, T* ds, acc<T> inv, int64_t D) {
   using A = acc<T>;
   A dot = 0;
+#pragma omp simd reduction(+ : dot)
   for (int64_t d = 0; d < D; ++d) dot += static_cast<A>(g[d]) * static_cast<A>(s[d]);
   const A mean = dot * inv / static_cast<A>(D);
   for (int64_t d = 0; d < D; ++d) ds[d] = Round<T>(inv * (static_cast<A>(g[d]) - static_cast<A>(s[d]) * inv * mean));
@@ -355,6 +362,115 @@ struct SplitHeads : torch::autograd::Function<SplitHeads> {
   }
 };
 
+
+// ---------------------------------------------------------------- attention
+
+// Row-major C = alpha·op(A)·op(B) on the calling thread (float: oneDNN; double: plain loops, for
+// the float64 gradient checks).
+template <typename T>
+void Gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T* c, int64_t ldc);
+
+template <>
+void Gemm<float>(char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float* c, int64_t ldc) {
+  RowMajorSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+template <>
+void Gemm<double>(char ta, char tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+                  const double* b, int64_t ldb, double* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < k; ++p) sum += (ta == 'N' ? a[i * lda + p] : a[p * lda + i]) * (tb == 'N' ? b[p * ldb + j] : b[j * ldb + p]);
+      c[i * ldc + j] = alpha * sum;
+    }
+  }
+}
+
+template <typename T>
+TRM_SIMD void SoftmaxRow(T* row, int64_t n) {
+  T max = row[0];
+#pragma omp simd reduction(max : max)
+  for (int64_t j = 1; j < n; ++j) max = row[j] > max ? row[j] : max;
+  T sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    row[j] = Exp(row[j] - max);
+    sum += row[j];
+  }
+  const T inv = T(1) / sum;
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+}
+
+// dP → dScores in place: p · (dP − Σ dP·p).
+template <typename T>
+TRM_SIMD void SoftmaxBackwardRow(const T* p, T* dp, int64_t n) {
+  T dot = 0;
+#pragma omp simd reduction(+ : dot)
+  for (int64_t j = 0; j < n; ++j) dot += dp[j] * p[j];
+  for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - dot);
+}
+
+struct Attention : torch::autograd::Function<Attention> {
+  // q, k, v [B, H, S, D] (float32 or float64) → out [B, S, H, D]; saves the probabilities [B, H, S, S].
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in,
+                            double scale) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    const at::Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
+    const int64_t B = q.size(0), H = q.size(1), S = q.size(2), D = q.size(3);
+    at::Tensor out = at::empty({B, S, H, D}, q.options());
+    at::Tensor probs = at::empty({B, H, S, S}, q.options());
+    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attention", [&] {
+      const scalar_t *qp = q.data_ptr<scalar_t>(), *kp = k.data_ptr<scalar_t>(), *vp = v.data_ptr<scalar_t>();
+      scalar_t *op = out.data_ptr<scalar_t>(), *pp = probs.data_ptr<scalar_t>();
+      at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t bh = begin; bh < end; ++bh) {
+          const int64_t b = bh / H, h = bh % H;
+          scalar_t* p = pp + bh * S * S;
+          Gemm<scalar_t>('N', 'T', S, S, D, static_cast<scalar_t>(scale), qp + bh * S * D, D, kp + bh * S * D, D, p, S);
+          for (int64_t t = 0; t < S; ++t) SoftmaxRow(p + t * S, S);
+          Gemm<scalar_t>('N', 'N', S, D, S, scalar_t(1), p, S, vp + bh * S * D, D, op + (b * S * H + h) * D, H * D);
+        }
+      });
+    });
+    ctx->save_for_backward({q, k, v, probs});
+    ctx->saved_data["scale"] = scale;
+    return out;
+  }
+
+  // dV = Pᵀ·dO; dP = dO·vᵀ; dS = P·(dP − Σ dP·P); dQ = dS·k·scale; dK = dSᵀ·q·scale.
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const at::Tensor dout = grads[0].contiguous();
+    const int64_t B = q.size(0), H = q.size(1), S = q.size(2), D = q.size(3);
+    at::Tensor dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
+    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attentionBackward", [&] {
+      const scalar_t *qp = q.data_ptr<scalar_t>(), *kp = k.data_ptr<scalar_t>(), *vp = v.data_ptr<scalar_t>();
+      const scalar_t *pp = probs.data_ptr<scalar_t>(), *gp = dout.data_ptr<scalar_t>();
+      scalar_t *dqp = dq.data_ptr<scalar_t>(), *dkp = dk.data_ptr<scalar_t>(), *dvp = dv.data_ptr<scalar_t>();
+      const scalar_t s = static_cast<scalar_t>(scale);
+      at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+        std::vector<scalar_t> ds(S * S);
+        for (int64_t bh = begin; bh < end; ++bh) {
+          const int64_t b = bh / H, h = bh % H;
+          const scalar_t* p = pp + bh * S * S;
+          const scalar_t* go = gp + (b * S * H + h) * D;
+          Gemm<scalar_t>('T', 'N', S, D, S, scalar_t(1), p, S, go, H * D, dvp + bh * S * D, D);
+          Gemm<scalar_t>('N', 'T', S, S, D, scalar_t(1), go, H * D, vp + bh * S * D, D, ds.data(), S);
+          for (int64_t t = 0; t < S; ++t) SoftmaxBackwardRow(p + t * S, ds.data() + t * S, S);
+          Gemm<scalar_t>('N', 'N', S, D, S, s, ds.data(), S, kp + bh * S * D, D, dqp + bh * S * D, D);
+          Gemm<scalar_t>('T', 'N', S, D, S, s, ds.data(), S, qp + bh * S * D, D, dkp + bh * S * D, D);
+        }
+      });
+    });
+    return {dq, dk, dv, at::Tensor()};
+  }
+};
+
 at::Tensor OptionalTensorArg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].IsNull() || info[i].IsUndefined() ? at::Tensor() : TensorArg(info, i);
 }
@@ -409,6 +525,21 @@ Napi::Value FusedSplitHeads(const Napi::CallbackInfo& info) {
   return a;
 }
 
+Napi::Value FusedAttention(const Napi::CallbackInfo& info) {
+  const at::Tensor& q = TensorArg(info, 0);
+  const at::Tensor& k = TensorArg(info, 1);
+  const at::Tensor& v = TensorArg(info, 2);
+  const double scale = NumberArg(info, 3, "attention scale");
+  for (const at::Tensor* t : {&q, &k, &v}) {
+    if ((t->scalar_type() != at::kFloat && t->scalar_type() != at::kDouble) || !t->device().is_cpu() || t->dim() != 4 ||
+        t->sizes() != q.sizes() || t->scalar_type() != q.scalar_type()) {
+      throw std::invalid_argument("attention: expected q, k, v of one shape [B, heads, S, D], float32 or float64 on the CPU, got " +
+                                  Describe(q) + ", " + Describe(k) + ", " + Describe(v));
+    }
+  }
+  return NewTensor(info.Env(), Attention::apply(q, k, v, scale));
+}
+
 Napi::Value FusedKernelsSupported(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), SimdSupported()); }
 
 }  // namespace
@@ -418,6 +549,7 @@ void InitKernels(Napi::Env env, Napi::Object exports) {
   TRM_EXPORT(exports, "fusedRmsNorm", FusedRmsNorm);
   TRM_EXPORT(exports, "fusedSwiGLU", FusedSwiGLU);
   TRM_EXPORT(exports, "fusedSplitHeads", FusedSplitHeads);
+  TRM_EXPORT(exports, "fusedAttention", FusedAttention);
 }
 
 }  // namespace trm

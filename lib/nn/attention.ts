@@ -49,8 +49,13 @@ export class Attention extends Module {
         if (cos_sin) [q, k] = applyRotaryPosEmb(q, k, cos_sin[0], cos_sin[1]);
         [query, key, value] = [q, k, v].map((t) => t.transpose(1, 2).to(compute)); // [B, n, S, D]
       }
-      const out = torch.scaledDotProductAttention(query, expand(key), expand(value), { isCausal: this.causal }); // [B, H, S, D]
-      const merged = out.to(dtype).transpose(1, 2).reshape(B, S, this.output_size); // [B, S, H·D]
+      let merged: Tensor; // [B, S, H·D]
+      if (torch.fusedKernels() && !this.causal) {
+        merged = torch.fusedAttention(query, expand(key), expand(value), 1 / Math.sqrt(this.head_dim)).to(dtype).view(B, S, this.output_size);
+      } else {
+        const out = torch.scaledDotProductAttention(query, expand(key), expand(value), { isCausal: this.causal }); // [B, H, S, D]
+        merged = out.to(dtype).transpose(1, 2).reshape(B, S, this.output_size);
+      }
       return this.o_proj.forward(merged);
     });
   }

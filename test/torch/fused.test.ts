@@ -27,6 +27,8 @@ const composed = {
     if (cs) [q, k] = applyRotaryPosEmb(q, k, cs[0], cs[1]);
     return [q, k, v].map((t) => t.transpose(1, 2).to(dtype)) as Heads;
   },
+  /** [B, H, S, D] → [B, S, H, D], as the attention kernel lays its output out for o_proj. */
+  attention: (q: Tensor, k: Tensor, v: Tensor) => torch.scaledDotProductAttention(q, k, v).transpose(1, 2),
 };
 
 const flat = (ts: Tensor[]) => torch.cat(ts.map((t) => t.reshape(-1)));
@@ -71,6 +73,12 @@ describe('fused kernels', () => {
         gradcheck((x) => flat(torch.fusedSplitHeads(x, 2, 2, null, 'float64')), [torch.randn([2, 3, 6, 4], { dtype: 'float64' })]);
         gradcheck((x) => flat(torch.fusedSplitHeads(x, 4, 2, cs, 'float64')), [torch.randn([1, 5, 8, 4], { dtype: 'float64' })]);
       }));
+
+    it('attention', () =>
+      torch.tidy(() => {
+        const [q, k, v] = [0, 1, 2].map(() => torch.randn([2, 2, 5, 3], { dtype: 'float64' }));
+        gradcheck((a, b, c) => torch.fusedAttention(a, b, c, 0.7), [q, k, v]);
+      }));
   });
 
   describe('equal to the composed ops', () => {
@@ -86,6 +94,7 @@ describe('fused kernels', () => {
           ['rmsNorm', (a, b) => torch.fusedRmsNorm(a, b, 1e-5), (a, b) => composed.rmsNorm(a, b, 1e-5), [x, r]],
           ['swiglu', (a) => torch.fusedSwiGLU(a), (a) => composed.swiglu(a), [gu]],
           ['splitHeads', (a) => flat(torch.fusedSplitHeads(a, 4, 4, cs, 'float32')), (a) => flat(composed.splitHeads(a, 4, 4, cs, 'float32')), [qkv]],
+          ['attention', (a, b, c) => torch.fusedAttention(a, b, c, 1 / Math.sqrt(8)), (a, b, c) => composed.attention(a, b, c), [0, 1, 2].map(() => torch.randn([4, 3, 9, 8]).mul(2))],
         ];
         for (const [name, fused, reference, inputs] of cases) {
           assert.ok(maxDiff(fused(...inputs), reference(...inputs)) < 2e-6, `${name} forward`);
@@ -121,6 +130,9 @@ describe('fused kernels', () => {
       assert.throws(() => torch.fusedSwiGLU(torch.randn([2, 5])), /swiglu: expected an even last dimension/);
       assert.throws(() => torch.fusedSplitHeads(torch.randn([2, 3, 5, 4]), 2, 2, null, 'float32'), /splitHeads: expected qkv \[B, S, 6, D\]/);
       assert.throws(() => torch.fusedSplitHeads(torch.randn([2, 3, 6, 4]), 2, 2, rope(4, 2), 'float32'), /splitHeads: expected cos and sin \[>= S, D\]/);
+      const q = torch.randn([1, 2, 3, 4]);
+      assert.throws(() => torch.fusedAttention(q, torch.randn([1, 2, 5, 4]), q, 0.5), /attention: expected q, k, v of one shape \[B, heads, S, D\]/);
+      assert.throws(() => torch.fusedAttention(q.to('bfloat16'), q.to('bfloat16'), q.to('bfloat16'), 0.5), /float32 or float64/);
     }));
 
   it('DISABLE_COMPILE=1 turns them off: the blocks run the composed ops', () => {

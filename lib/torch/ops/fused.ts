@@ -34,3 +34,7 @@ export function fusedSplitHeads(qkv: Tensor, numHeads: number, numKvHeads: numbe
   const [q, k, v] = native.fusedSplitHeads(qkv.handle, numHeads, numKvHeads, optHandle(cosSin?.[0]), optHandle(cosSin?.[1]), dtype);
   return [new Tensor(q), new Tensor(k), new Tensor(v)];
 }
+
+/** softmax(q·kᵀ·scale)·v, non-causal: q, k, v [B, H, S, D] float32 (or float64) → [B, S, H, D]. */
+export const fusedAttention = (q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor =>
+  new Tensor(native.fusedAttention(q.handle, k.handle, v.handle, scale));
