@@ -2,6 +2,7 @@
 // environment first: OMP_WAIT_POLICY (with OpenMP's default spin-waiting, 2 threads ran slower
 // than 1, SPEC §11) and OPENBLAS_CORETYPE (blas_env.ts).
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { chooseOpenblasKernels } from './blas_env';
 import { TorchError } from './errors';
@@ -162,10 +163,12 @@ function load(): Native {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const addon = require(found) as Native;
   addon.setErrorClass(TorchError);
-  // One thread count for both pools: OpenBLAS keeps its own pthreads (all cores by default,
-  // spinning between GEMMs) whatever LibTorch's count is; on the demo, 2 BLAS threads made a step
-  // no faster than 1 at twice the CPU. OPENBLAS_NUM_THREADS, when set, wins.
-  if (process.env.OPENBLAS_NUM_THREADS === undefined) addon.setNumThreads(addon.getNumThreads());
+  // Threads: every core this process may use, unless OMP_NUM_THREADS says otherwise (LibTorch's
+  // own default counted 1 on this 2-core machine). One count for both pools: OpenBLAS keeps its
+  // own pthreads (all cores by default, spinning between GEMMs) whatever LibTorch's count is.
+  // OPENBLAS_NUM_THREADS, when set, wins for OpenBLAS.
+  const threads = process.env.OMP_NUM_THREADS === undefined ? os.availableParallelism() : addon.getNumThreads();
+  if (process.env.OPENBLAS_NUM_THREADS === undefined) addon.setNumThreads(threads);
   return addon;
 }
 
