@@ -8,7 +8,8 @@ import { CONFIGS } from './configs';
 import { matmulPeakGflops } from './peak';
 import { chartSvg } from './plot';
 import { measureScaling, type ScalingPoint } from './scaling';
-import { findReference, sideBySide, type SideBySide } from './side_by_side';
+import { makeBenchDataset } from './data_wait';
+import { findReference, runOurs, sideBySide, type SideBySide } from './side_by_side';
 
 const USAGE = `Usage: trm bench [options]
   --configs A,B,…    configurations to run side by side (default: A,B,C,D,E)
@@ -17,6 +18,8 @@ const USAGE = `Usage: trm bench [options]
   --steps N          timed steps per run (default 5)
   --no-boundary      skip the per-call cost
   --no-scaling       skip the scaling sweep
+  --no-data          skip the data-wait measurement
+  --no-eager         skip ours with DISABLE_COMPILE=1 (composed ops instead of fused kernels)
   --plot FILE        where the scaling plot goes (default bench-scaling.svg)
   --json FILE        also write every figure as JSON`;
 
@@ -27,6 +30,8 @@ interface Options {
   steps: number;
   boundary: boolean;
   scaling: boolean;
+  data: boolean;
+  eager: boolean;
   plot: string;
   json?: string;
 }
@@ -34,7 +39,7 @@ interface Options {
 export class BenchUsageError extends Error {}
 
 export function parseBenchArgs(argv: string[]): Options {
-  const o: Options = { configs: Object.keys(CONFIGS), rounds: 3, warmup: 2, steps: 5, boundary: true, scaling: true, plot: 'bench-scaling.svg' };
+  const o: Options = { configs: Object.keys(CONFIGS), rounds: 3, warmup: 2, steps: 5, boundary: true, scaling: true, data: true, eager: true, plot: 'bench-scaling.svg' };
   const value = (i: number, flag: string) => {
     if (i >= argv.length || argv[i].startsWith('--')) throw new BenchUsageError(`${flag} needs a value`);
     return argv[i];
@@ -55,6 +60,8 @@ export function parseBenchArgs(argv: string[]): Options {
     else if (flag === '--steps') o.steps = count(++i, flag, 1);
     else if (flag === '--no-boundary') o.boundary = false;
     else if (flag === '--no-scaling') o.scaling = false;
+    else if (flag === '--no-data') o.data = false;
+    else if (flag === '--no-eager') o.eager = false;
     else if (flag === '--plot') o.plot = value(++i, flag);
     else if (flag === '--json') o.json = value(++i, flag);
     else throw new BenchUsageError(`unknown option '${flag}'\n${USAGE}`);
@@ -66,12 +73,12 @@ const f = (v: number | null | undefined, digits = 2) => (v === null || v === und
 
 function table(rows: SideBySide[], peaks: Record<string, number>): string[] {
   const lines = [
-    '| config | ours steps/s | ref steps/s | ratio | ours tokens/s | ours GFLOP/s | % of peak | ref GFLOP/s | ours eval steps/s | ref eval steps/s | eval ratio | ours peak RSS MB | ref peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| config | ours steps/s | ref steps/s | ratio | eager steps/s | ours tokens/s | ours GFLOP/s | % of peak | ref GFLOP/s | ours eval steps/s | ref eval steps/s | eval ratio | ours peak RSS MB | ref peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const peak = peaks[r.config.dtype];
-    lines.push(`| ${r.config.id} (${r.config.label}) | ${f(r.ours.stepsPerSecond, 3)} | ${f(r.reference?.stepsPerSecond, 3)} | ${r.ratio === null ? '—' : f(r.ratio) + '×'} | ` +
+    lines.push(`| ${r.config.id} (${r.config.label}) | ${f(r.ours.stepsPerSecond, 3)} | ${f(r.reference?.stepsPerSecond, 3)} | ${r.ratio === null ? '—' : f(r.ratio) + '×'} | ${f(r.oursEager?.stepsPerSecond, 3)} | ` +
       `${f(r.ours.tokensPerSecond, 0)} | ${f(r.ours.gflops, 1)} | ${f((100 * r.ours.gflops) / peak, 1)}% | ${f(r.reference?.gflops, 1)} | ` +
       `${f(r.ours.evalStepsPerSecond, 3)} | ${f(r.reference?.evalStepsPerSecond, 3)} | ${r.evalRatio === null ? '—' : f(r.evalRatio) + '×'} | ` +
       `${f(r.ours.peakRssMb, 0)} | ${f(r.reference?.peakRssMb, 0)} |`);
@@ -135,14 +142,28 @@ export async function runBench(argv: string[]): Promise<number> {
   const rows: SideBySide[] = [];
   for (const id of o.configs) {
     log(`${id}: ${CONFIGS[id].label}`);
-    const row = sideBySide(CONFIGS[id], { rounds: o.rounds, warmup: o.warmup, steps: o.steps, reference, log });
+    const row = sideBySide(CONFIGS[id], { rounds: o.rounds, warmup: o.warmup, steps: o.steps, reference, eager: o.eager, log });
     if (row.referenceError && reference) log(`  reference failed: ${row.referenceError}`);
     rows.push(row);
   }
   results.configs = rows;
-  console.log(`Training and evaluation steps, side by side (${o.rounds} alternating rounds × ${o.steps} timed steps, medians; ratio = ours / reference)`);
+  console.log(`Training and evaluation steps, side by side (${o.rounds} alternating rounds × ${o.steps} timed steps, medians; ratio = ours / reference;`);
+  console.log('eager = ours with DISABLE_COMPILE=1, the composed ATen ops instead of the fused kernels)');
   for (const line of table(rows, peaks)) console.log(line);
   console.log('');
+
+  if (o.data) {
+    log('Data wait (config A fed by PuzzleDataset from a generated Sudoku set)');
+    const dataPath = makeBenchDataset();
+    try {
+      const r = runOurs({ config: CONFIGS.A, warmup: 1, steps: Math.max(4, o.steps), dataPath });
+      results.dataWait = r.dataWait;
+      const w = r.dataWait!;
+      console.log(`Data wait: ${(100 * w.share).toFixed(2)}% of the training time (${(w.waitSeconds * 1000).toFixed(1)} ms waiting over ${w.steps} steps, ${w.elapsedSeconds.toFixed(1)} s)\n`);
+    } finally {
+      fs.rmSync(path.dirname(dataPath), { recursive: true, force: true });
+    }
+  }
 
   if (o.scaling) {
     log('Scaling (ours, from config A)');

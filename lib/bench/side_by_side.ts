@@ -22,7 +22,10 @@ export interface SideFigures {
 
 export interface SideBySide {
   config: BenchConfig;
+  /** Default mode: the fused native kernels (our counterpart of torch.compile). */
   ours: SideFigures;
+  /** DISABLE_COMPILE=1: the composed ATen ops, eager (null when not run). */
+  oursEager: SideFigures | null;
   reference: SideFigures | null;
   referenceError?: string;
   /** Reference step time / ours (higher is better for us), training and evaluation. */
@@ -37,6 +40,8 @@ export interface RunOptions {
   threads?: number;
   /** trm_ref.py; null skips the reference. */
   reference: string | null;
+  /** Also run ours with DISABLE_COMPILE=1. */
+  eager?: boolean;
   log?: (line: string) => void;
 }
 
@@ -62,9 +67,9 @@ function benchEnv(): NodeJS.ProcessEnv {
   return { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
 }
 
-export function runOurs(request: WorkerRequest): RunResult {
+export function runOurs(request: WorkerRequest, env: NodeJS.ProcessEnv = {}): RunResult {
   const r = spawnSync(process.execPath, [path.join(__dirname, 'worker.js'), JSON.stringify(request)], {
-    encoding: 'utf8', env: benchEnv(), maxBuffer: 1 << 24,
+    encoding: 'utf8', env: { ...benchEnv(), ...env }, maxBuffer: 1 << 24,
   });
   if (r.status !== 0) throw new Error(`benchmark worker failed for ${request.config.id}: ${r.stderr.trim() || r.error?.message}`);
   return parseLast(r.stdout);
@@ -107,9 +112,13 @@ export function sideBySide(c: BenchConfig, o: RunOptions): SideBySide {
       referenceError = (e as Error).message;
     }
   };
+  const eager: RunResult[] = [];
   const runOwn = () => {
-    ours.push(runOurs(request));
+    ours.push(runOurs(request, { DISABLE_COMPILE: '0' }));
     o.log?.(`  ${c.id} ours      round ${ours.length}: ${median(ours[ours.length - 1].train).toFixed(3)} s/step`);
+    if (!o.eager) return;
+    eager.push(runOurs(request, { DISABLE_COMPILE: '1' }));
+    o.log?.(`  ${c.id} ours eager round ${eager.length}: ${median(eager[eager.length - 1].train).toFixed(3)} s/step`);
   };
   for (let round = 0; round < o.rounds; round++) {
     if (round % 2 === 0) {
@@ -125,6 +134,7 @@ export function sideBySide(c: BenchConfig, o: RunOptions): SideBySide {
   return {
     config: c,
     ours: oursFig,
+    oursEager: eager.length ? figures(c, eager) : null,
     reference: refFig,
     referenceError,
     ratio: refFig ? oursFig.stepsPerSecond / refFig.stepsPerSecond : null,

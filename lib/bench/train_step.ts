@@ -43,7 +43,7 @@ function seconds(since: bigint): number {
  *  many evaluation steps; `nextBatch` (default: one fixed random batch) feeds the training steps. */
 export async function measureSteps(
   c: BenchConfig,
-  o: { warmup: number; steps: number; nextBatch?: () => Promise<Record<string, Tensor>> },
+  o: { warmup: number; steps: number; evaluate?: boolean; nextBatch?: () => Promise<Record<string, Tensor>> },
 ): Promise<StepTimes> {
   torch.manualSeed(0);
   const inner = createModel(MODEL_NAMES[c.arch], archConfig(c));
@@ -79,7 +79,7 @@ export async function measureSteps(
 
     head.eval();
     torch.noGrad(() => {
-      for (let i = 0; i < o.warmup + o.steps; i++) {
+      for (let i = 0; o.evaluate !== false && i < o.warmup + o.steps; i++) {
         const t0 = process.hrtime.bigint();
         torch.tidy(() => {
           carry ??= keepAll(head.initialCarry(fixed));

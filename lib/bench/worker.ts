@@ -2,6 +2,7 @@
 // `node worker.js '{"config": {...}, "warmup": 2, "steps": 5}'` prints one JSON line (RunResult).
 import * as torch from '../torch';
 import type { BenchConfig } from './configs';
+import { measureDataWait, type DataWait } from './data_wait';
 import { measureSteps } from './train_step';
 
 export interface WorkerRequest {
@@ -9,6 +10,8 @@ export interface WorkerRequest {
   warmup: number;
   steps: number;
   threads?: number;
+  /** Feed the training steps from this dataset and report the data wait instead of timing. */
+  dataPath?: string;
 }
 
 export interface RunResult {
@@ -16,13 +19,15 @@ export interface RunResult {
   eval: number[];
   maxRssMb: number;
   threads: number;
+  dataWait?: DataWait;
 }
 
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2]) as WorkerRequest;
   torch.setNumThreads(request.threads ?? torch.defaultThreads());
-  const times = await measureSteps(request.config, request);
-  const result: RunResult = { ...times, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: torch.getNumThreads() };
+  const dataWait = request.dataPath ? await measureDataWait(request.config, request.dataPath, request) : undefined;
+  const times = dataWait ? { train: [], eval: [] } : await measureSteps(request.config, request);
+  const result: RunResult = { ...times, dataWait, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: torch.getNumThreads() };
   console.log(JSON.stringify(result));
 }
 
