@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace trm {
@@ -413,26 +414,45 @@ TRM_SIMD void SoftmaxBackwardRow(const T* p, T* dp, int64_t n) {
   for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - dot);
 }
 
+// n values from one float type to another, rounding as Round does.
+template <typename From, typename To>
+TRM_SIMD void Convert(const From* from, To* to, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) to[i] = Round<To>(static_cast<acc<From>>(from[i]));
+}
+
 struct Attention : torch::autograd::Function<Attention> {
-  // q, k, v [B, H, S, D] (float32 or float64) → out [B, S, H, D]; saves the probabilities [B, H, S, S].
+  // q, k, v [B, H, S, D] (float32 or float64) → out [B, S, H, D] in out_dtype (the model's dtype:
+  // rounded here, no separate cast); saves the probabilities [B, H, S, S].
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in,
-                            double scale) {
+                            double scale, c10::ScalarType out_dtype) {
     at::AutoDispatchBelowADInplaceOrView guard;
     const at::Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
     const int64_t B = q.size(0), H = q.size(1), S = q.size(2), D = q.size(3);
-    at::Tensor out = at::empty({B, S, H, D}, q.options());
+    at::Tensor out = at::empty({B, S, H, D}, q.options().dtype(out_dtype));
     at::Tensor probs = at::empty({B, H, S, S}, q.options());
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attention", [&] {
-      const scalar_t *qp = q.data_ptr<scalar_t>(), *kp = k.data_ptr<scalar_t>(), *vp = v.data_ptr<scalar_t>();
-      scalar_t *op = out.data_ptr<scalar_t>(), *pp = probs.data_ptr<scalar_t>();
-      at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t bh = begin; bh < end; ++bh) {
-          const int64_t b = bh / H, h = bh % H;
-          scalar_t* p = pp + bh * S * S;
-          Gemm<scalar_t>('N', 'T', S, S, D, static_cast<scalar_t>(scale), qp + bh * S * D, D, kp + bh * S * D, D, p, S);
-          for (int64_t t = 0; t < S; ++t) SoftmaxRow(p + t * S, S);
-          Gemm<scalar_t>('N', 'N', S, D, S, scalar_t(1), p, S, vp + bh * S * D, D, op + (b * S * H + h) * D, H * D);
-        }
+      using in_t = scalar_t;
+      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, out_dtype, "attentionOut", [&] {
+        using out_t = scalar_t;
+        const in_t *qp = q.data_ptr<in_t>(), *kp = k.data_ptr<in_t>(), *vp = v.data_ptr<in_t>();
+        in_t* pp = probs.data_ptr<in_t>();
+        out_t* op = out.data_ptr<out_t>();
+        at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+          std::vector<in_t> o(std::is_same<in_t, out_t>::value ? 0 : S * D);
+          for (int64_t bh = begin; bh < end; ++bh) {
+            const int64_t b = bh / H, h = bh % H;
+            in_t* p = pp + bh * S * S;
+            Gemm<in_t>('N', 'T', S, S, D, static_cast<in_t>(scale), qp + bh * S * D, D, kp + bh * S * D, D, p, S);
+            for (int64_t t = 0; t < S; ++t) SoftmaxRow(p + t * S, S);
+            out_t* dst = op + (b * S * H + h) * D;  // row t at dst + t·H·D
+            if (std::is_same<in_t, out_t>::value) {  // (the casts below only run when the types are one)
+              Gemm<in_t>('N', 'N', S, D, S, in_t(1), p, S, vp + bh * S * D, D, reinterpret_cast<in_t*>(dst), H * D);
+            } else {
+              Gemm<in_t>('N', 'N', S, D, S, in_t(1), p, S, vp + bh * S * D, D, o.data(), D);
+              for (int64_t t = 0; t < S; ++t) Convert(o.data() + t * D, dst + t * H * D, D);
+            }
+          }
+        });
       });
     });
     ctx->save_for_backward({q, k, v, probs});
@@ -449,25 +469,40 @@ struct Attention : torch::autograd::Function<Attention> {
     const int64_t B = q.size(0), H = q.size(1), S = q.size(2), D = q.size(3);
     at::Tensor dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attentionBackward", [&] {
-      const scalar_t *qp = q.data_ptr<scalar_t>(), *kp = k.data_ptr<scalar_t>(), *vp = v.data_ptr<scalar_t>();
-      const scalar_t *pp = probs.data_ptr<scalar_t>(), *gp = dout.data_ptr<scalar_t>();
-      scalar_t *dqp = dq.data_ptr<scalar_t>(), *dkp = dk.data_ptr<scalar_t>(), *dvp = dv.data_ptr<scalar_t>();
-      const scalar_t s = static_cast<scalar_t>(scale);
-      at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
-        std::vector<scalar_t> ds(S * S);
-        for (int64_t bh = begin; bh < end; ++bh) {
-          const int64_t b = bh / H, h = bh % H;
-          const scalar_t* p = pp + bh * S * S;
-          const scalar_t* go = gp + (b * S * H + h) * D;
-          Gemm<scalar_t>('T', 'N', S, D, S, scalar_t(1), p, S, go, H * D, dvp + bh * S * D, D);
-          Gemm<scalar_t>('N', 'T', S, S, D, scalar_t(1), go, H * D, vp + bh * S * D, D, ds.data(), S);
-          for (int64_t t = 0; t < S; ++t) SoftmaxBackwardRow(p + t * S, ds.data() + t * S, S);
-          Gemm<scalar_t>('N', 'N', S, D, S, s, ds.data(), S, kp + bh * S * D, D, dqp + bh * S * D, D);
-          Gemm<scalar_t>('T', 'N', S, D, S, s, ds.data(), S, qp + bh * S * D, D, dkp + bh * S * D, D);
-        }
+      using in_t = scalar_t;
+      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dout.scalar_type(), "attentionBackwardOut", [&] {
+        using out_t = scalar_t;
+        const in_t *qp = q.data_ptr<in_t>(), *kp = k.data_ptr<in_t>(), *vp = v.data_ptr<in_t>();
+        const in_t* pp = probs.data_ptr<in_t>();
+        const out_t* gp = dout.data_ptr<out_t>();
+        in_t *dqp = dq.data_ptr<in_t>(), *dkp = dk.data_ptr<in_t>(), *dvp = dv.data_ptr<in_t>();
+        const in_t s = static_cast<in_t>(scale);
+        at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+          std::vector<in_t> ds(S * S);
+          std::vector<in_t> g(std::is_same<in_t, out_t>::value ? 0 : S * D);
+          for (int64_t bh = begin; bh < end; ++bh) {
+            const int64_t b = bh / H, h = bh % H;
+            const in_t* p = pp + bh * S * S;
+            const in_t* go;
+            int64_t ldg;
+            if (std::is_same<in_t, out_t>::value) {
+              go = reinterpret_cast<const in_t*>(gp) + (b * S * H + h) * D;
+              ldg = H * D;
+            } else {
+              for (int64_t t = 0; t < S; ++t) Convert(gp + (b * S * H + h) * D + t * H * D, g.data() + t * D, D);
+              go = g.data();
+              ldg = D;
+            }
+            Gemm<in_t>('T', 'N', S, D, S, in_t(1), p, S, go, ldg, dvp + bh * S * D, D);
+            Gemm<in_t>('N', 'T', S, S, D, in_t(1), go, ldg, vp + bh * S * D, D, ds.data(), S);
+            for (int64_t t = 0; t < S; ++t) SoftmaxBackwardRow(p + t * S, ds.data() + t * S, S);
+            Gemm<in_t>('N', 'N', S, D, S, s, ds.data(), S, kp + bh * S * D, D, dqp + bh * S * D, D);
+            Gemm<in_t>('T', 'N', S, D, S, s, ds.data(), S, qp + bh * S * D, D, dkp + bh * S * D, D);
+          }
+        });
       });
     });
-    return {dq, dk, dv, at::Tensor()};
+    return {dq, dk, dv, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -530,6 +565,10 @@ Napi::Value FusedAttention(const Napi::CallbackInfo& info) {
   const at::Tensor& k = TensorArg(info, 1);
   const at::Tensor& v = TensorArg(info, 2);
   const double scale = NumberArg(info, 3, "attention scale");
+  const c10::ScalarType out = ParseDtype(info[4].As<Napi::String>().Utf8Value());
+  if (out != at::kFloat && out != at::kDouble && out != at::kBFloat16) {
+    throw std::invalid_argument("attention: output dtype must be float32, float64 or bfloat16");
+  }
   for (const at::Tensor* t : {&q, &k, &v}) {
     if ((t->scalar_type() != at::kFloat && t->scalar_type() != at::kDouble) || !t->device().is_cpu() || t->dim() != 4 ||
         t->sizes() != q.sizes() || t->scalar_type() != q.scalar_type()) {
@@ -537,7 +576,7 @@ Napi::Value FusedAttention(const Napi::CallbackInfo& info) {
                                   Describe(q) + ", " + Describe(k) + ", " + Describe(v));
     }
   }
-  return NewTensor(info.Env(), Attention::apply(q, k, v, scale));
+  return NewTensor(info.Env(), Attention::apply(q, k, v, scale, out));
 }
 
 Napi::Value FusedKernelsSupported(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), SimdSupported()); }

@@ -51,7 +51,7 @@ export class Attention extends Module {
       }
       let merged: Tensor; // [B, S, H·D]
       if (torch.fusedKernels() && !this.causal) {
-        merged = torch.fusedAttention(query, expand(key), expand(value), 1 / Math.sqrt(this.head_dim)).to(dtype).view(B, S, this.output_size);
+        merged = torch.fusedAttention(query, expand(key), expand(value), 1 / Math.sqrt(this.head_dim), dtype).view(B, S, this.output_size);
       } else {
         const out = torch.scaledDotProductAttention(query, expand(key), expand(value), { isCausal: this.causal }); // [B, H, S, D]
         merged = out.to(dtype).transpose(1, 2).reshape(B, S, this.output_size);

@@ -109,7 +109,7 @@ export interface Native {
   fusedKernelsSupported(): boolean;
   fusedRmsNorm(x: number, residual: number | null, eps: number): number;
   fusedSwiGLU(gateUp: number): number;
-  fusedAttention(q: number, k: number, v: number, scale: number): number;
+  fusedAttention(q: number, k: number, v: number, scale: number, dtype: string): number;
   fusedSplitHeads(qkv: number, numHeads: number, numKvHeads: number, cos: number | null, sin: number | null, dtype: string): [number, number, number];
   // native/distributed.cc: a process group is an opaque handle; `async` picks a Promise over blocking.
   initProcessGroup(options: NativeGroupOptions, async: boolean): ProcessGroupHandle | Promise<ProcessGroupHandle>;

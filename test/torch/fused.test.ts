@@ -119,6 +119,15 @@ describe('fused kernels', () => {
         const exact = gate.silu().to('bfloat16').to('float32').mul(up).to('bfloat16');
         assert.strictEqual(torch.fusedSwiGLU(gu).dtype, 'bfloat16');
         assert.strictEqual(maxDiff(torch.fusedSwiGLU(gu), exact), 0);
+        // attention into a bfloat16 model: the float32 result rounded once, and a bf16 gradient back
+        const [q, k, v] = [0, 1, 2].map(() => torch.randn([2, 3, 9, 8]).requiresGrad_(true));
+        const out = torch.fusedAttention(q, k, v, 0.35, 'bfloat16');
+        assert.strictEqual(out.dtype, 'bfloat16');
+        assert.strictEqual(maxDiff(out, torch.fusedAttention(q, k, v, 0.35).to('bfloat16')), 0);
+        out.to('float32').sum().backward();
+        const q32 = q.detach().requiresGrad_(true);
+        torch.fusedAttention(q32, k.detach(), v.detach(), 0.35).sum().backward();
+        assert.ok(maxDiff(q.grad!, q32.grad!) < 1e-5, 'the bf16 output passes its gradient through unchanged');
       }));
   });
 

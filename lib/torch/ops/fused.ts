@@ -35,6 +35,9 @@ export function fusedSplitHeads(qkv: Tensor, numHeads: number, numKvHeads: numbe
   return [new Tensor(q), new Tensor(k), new Tensor(v)];
 }
 
-/** softmax(q·kᵀ·scale)·v, non-causal: q, k, v [B, H, S, D] float32 (or float64) → [B, S, H, D]. */
-export const fusedAttention = (q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor =>
-  new Tensor(native.fusedAttention(q.handle, k.handle, v.handle, scale));
+/**
+ * softmax(q·kᵀ·scale)·v, non-causal: q, k, v [B, H, S, D] float32 (or float64) → [B, S, H, D] in
+ * `dtype` (default: q's), rounded once at the end.
+ */
+export const fusedAttention = (q: Tensor, k: Tensor, v: Tensor, scale: number, dtype: DType = q.dtype): Tensor =>
+  new Tensor(native.fusedAttention(q.handle, k.handle, v.handle, scale, dtype));
