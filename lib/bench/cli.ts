@@ -5,7 +5,6 @@ import * as path from 'path';
 import { buildInfo, defaultThreads } from '../torch/runtime';
 import { measureBoundary } from './boundary';
 import { CONFIGS } from './configs';
-import { matmulPeakGflops } from './peak';
 import { chartSvg } from './plot';
 import { measureScaling, type ScalingPoint } from './scaling';
 import { makeBenchDataset } from './data_wait';
@@ -71,13 +70,13 @@ export function parseBenchArgs(argv: string[]): Options {
 
 const f = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? '—' : v.toFixed(digits));
 
-function table(rows: SideBySide[], peaks: Record<string, number>): string[] {
+function table(rows: SideBySide[]): string[] {
   const lines = [
     '| config | ours steps/s | ref steps/s | ratio | eager steps/s | ours tokens/s | ours GFLOP/s | % of peak | ref GFLOP/s | ours eval steps/s | ref eval steps/s | eval ratio | ours peak RSS MB | ref peak RSS MB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const peak = peaks[r.config.dtype];
+    const peak = r.ours.peakGflops ?? NaN;
     lines.push(`| ${r.config.id} (${r.config.label}) | ${f(r.ours.stepsPerSecond, 3)} | ${f(r.reference?.stepsPerSecond, 3)} | ${r.ratio === null ? '—' : f(r.ratio) + '×'} | ${f(r.oursEager?.stepsPerSecond, 3)} | ` +
       `${f(r.ours.tokensPerSecond, 0)} | ${f(r.ours.gflops, 1)} | ${f((100 * r.ours.gflops) / peak, 1)}% | ${f(r.reference?.gflops, 1)} | ` +
       `${f(r.ours.evalStepsPerSecond, 3)} | ${f(r.reference?.evalStepsPerSecond, 3)} | ${r.evalRatio === null ? '—' : f(r.evalRatio) + '×'} | ` +
@@ -133,10 +132,6 @@ export async function runBench(argv: string[]): Promise<number> {
     console.log('');
   }
 
-  const peaks = { float32: matmulPeakGflops('float32'), bfloat16: matmulPeakGflops('bfloat16') };
-  results.matmulPeakGflops = peaks;
-  console.log(`Measured matmul peak: float32 ${peaks.float32.toFixed(0)} GFLOP/s, bfloat16 ${peaks.bfloat16.toFixed(0)} GFLOP/s (${defaultThreads()} threads)\n`);
-
   const reference = findReference();
   if (!reference) log('PyTorch reference not found (set TRM_REFERENCE to trm_ref.py): ours only.');
   const rows: SideBySide[] = [];
@@ -149,7 +144,9 @@ export async function runBench(argv: string[]): Promise<number> {
   results.configs = rows;
   console.log(`Training and evaluation steps, side by side (${o.rounds} alternating rounds × ${o.steps} timed steps, medians; ratio = ours / reference;`);
   console.log('eager = ours with DISABLE_COMPILE=1, the composed ATen ops instead of the fused kernels)');
-  for (const line of table(rows, peaks)) console.log(line);
+  for (const line of table(rows)) console.log(line);
+  const peaks = (dtype: string) => rows.filter((r) => r.config.dtype === dtype && r.ours.peakGflops).map((r) => r.ours.peakGflops!.toFixed(0));
+  console.log(`% of peak: of the matmul peak measured in each run right after its steps (${defaultThreads()} threads; float32 ${peaks('float32').join(', ') || '—'}, bfloat16 ${peaks('bfloat16').join(', ') || '—'} GFLOP/s)`);
   console.log('');
 
   if (o.data) {

@@ -16,6 +16,8 @@ export interface SideFigures {
   evalStepsPerSecond: number;
   evalGflops: number;
   peakRssMb: number;
+  /** The matmul peak measured beside the steps (median over rounds; ours only). */
+  peakGflops: number | null;
   /** Median step time of each round, in seconds. */
   roundMedians: number[];
 }
@@ -94,6 +96,7 @@ function figures(c: BenchConfig, runs: RunResult[]): SideFigures {
     evalStepsPerSecond: 1 / evalStep,
     evalGflops: evalStepFlops(c) / evalStep / 1e9,
     peakRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
+    peakGflops: runs.every((r) => r.peakGflops) ? median(runs.map((r) => r.peakGflops!)) : null,
     roundMedians,
   };
 }

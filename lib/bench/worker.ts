@@ -3,6 +3,7 @@
 import * as torch from '../torch';
 import type { BenchConfig } from './configs';
 import { measureDataWait, type DataWait } from './data_wait';
+import { matmulPeakGflops } from './peak';
 import { measureSteps } from './train_step';
 
 export interface WorkerRequest {
@@ -19,6 +20,8 @@ export interface RunResult {
   eval: number[];
   maxRssMb: number;
   threads: number;
+  /** The matmul peak for the config's dtype, measured in this process right after the steps. */
+  peakGflops?: number;
   dataWait?: DataWait;
 }
 
@@ -27,7 +30,9 @@ async function main(): Promise<void> {
   torch.setNumThreads(request.threads ?? torch.defaultThreads());
   const dataWait = request.dataPath ? await measureDataWait(request.config, request.dataPath, request) : undefined;
   const times = dataWait ? { train: [], eval: [] } : await measureSteps(request.config, request);
-  const result: RunResult = { ...times, dataWait, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: torch.getNumThreads() };
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  const peakGflops = dataWait ? undefined : matmulPeakGflops(request.config.dtype);
+  const result: RunResult = { ...times, dataWait, peakGflops, maxRssMb, threads: torch.getNumThreads() };
   console.log(JSON.stringify(result));
 }
 
