@@ -14,7 +14,7 @@ export function measureScaling(o: { warmup: number; steps: number; threads?: num
   const points: ScalingPoint[] = [];
   for (const knob of Object.keys(SCALING) as Array<keyof typeof SCALING>) {
     for (const config of SCALING[knob]) {
-      const r = runOurs({ config, warmup: o.warmup, steps: o.steps, threads: o.threads });
+      const r = runOurs({ config, warmup: o.warmup, steps: o.steps, threads: o.threads, evaluate: false });
       const point = { knob, value: config[knob], stepSeconds: median(r.train), peakRssMb: r.maxRssMb };
       o.log?.(`  ${config.id}: ${point.stepSeconds.toFixed(3)} s/step, ${point.peakRssMb.toFixed(0)} MB`);
       points.push(point);

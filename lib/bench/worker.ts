@@ -11,6 +11,8 @@ export interface WorkerRequest {
   warmup: number;
   steps: number;
   threads?: number;
+  /** Also time evaluation steps (default true). */
+  evaluate?: boolean;
   /** Feed the training steps from this dataset and report the data wait instead of timing. */
   dataPath?: string;
 }
