@@ -40,7 +40,8 @@ export class Attention extends Module {
       const compute = dtype === 'float64' ? 'float64' : 'float32';
       const expand = (x: Tensor) => (x.size(1) === H ? x : x.unsqueeze(2).expand(B, KV, H / KV, S, this.head_dim).reshape(B, H, S, this.head_dim)); // GQA: [B, H, S, D]
       let query: Tensor, key: Tensor, value: Tensor; // [B, heads, S, D] in the compute dtype
-      if (torch.fusedKernels()) {
+      const fused = torch.fusedKernels(qkv);
+      if (fused) {
         [query, key, value] = torch.fusedSplitHeads(qkv, H, KV, cos_sin, compute);
       } else {
         let q = qkv.narrow(2, 0, H); // [B, S, H, D]
@@ -50,7 +51,7 @@ export class Attention extends Module {
         [query, key, value] = [q, k, v].map((t) => t.transpose(1, 2).to(compute)); // [B, n, S, D]
       }
       let merged: Tensor; // [B, S, H·D]
-      if (torch.fusedKernels() && !this.causal) {
+      if (fused && !this.causal) {
         merged = torch.fusedAttention(query, expand(key), expand(value), 1 / Math.sqrt(this.head_dim), dtype).view(B, S, this.output_size);
       } else {
         const out = torch.scaledDotProductAttention(query, expand(key), expand(value), { isCausal: this.causal }); // [B, H, S, D]

@@ -33,7 +33,7 @@ export class SwiGLU extends Module {
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
       const gateUp = this.gate_up_proj.forward(x); // [..., 2·inter]
-      if (torch.fusedKernels()) return this.down_proj.forward(torch.fusedSwiGLU(gateUp));
+      if (torch.fusedKernels(gateUp)) return this.down_proj.forward(torch.fusedSwiGLU(gateUp));
       const [gate, up] = gateUp.chunk(2, -1); // 2 × [..., inter]
       return this.down_proj.forward(gate.silu().mul(up));
     });

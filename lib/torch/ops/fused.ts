@@ -11,8 +11,11 @@ import { optHandle } from './util';
 const supported = native.fusedKernelsSupported();
 let enabled = supported && process.env.DISABLE_COMPILE !== '1';
 
-/** Whether lib/nn uses the fused kernels (default: yes, unless DISABLE_COMPILE=1 or the CPU lacks AVX2). */
-export const fusedKernels = (): boolean => enabled;
+/**
+ * Whether lib/nn uses the fused kernels (default: yes, unless DISABLE_COMPILE=1 or the CPU lacks
+ * AVX2) — for `on`'s device, when given: they are CPU kernels; CUDA tensors take the composed ops.
+ */
+export const fusedKernels = (on?: Tensor): boolean => enabled && (on === undefined || on.device === 'cpu');
 
 /** Turns the fused kernels on or off for this process (e.g. to compare against the composed ops). */
 export function setFusedKernels(on: boolean): void {
