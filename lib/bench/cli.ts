@@ -20,7 +20,8 @@ const USAGE = `Usage: trm bench [options]
   --no-data          skip the data-wait measurement
   --no-eager         skip ours with DISABLE_COMPILE=1 (composed ops instead of fused kernels)
   --plot FILE        where the scaling plot goes (default bench-scaling.svg)
-  --json FILE        also write every figure as JSON`;
+  --json FILE        also write every figure as JSON
+  --help             this text`;
 
 interface Options {
   configs: string[];
@@ -36,6 +37,7 @@ interface Options {
 }
 
 export class BenchUsageError extends Error {}
+class BenchHelp extends Error {}
 
 export function parseBenchArgs(argv: string[]): Options {
   const o: Options = { configs: Object.keys(CONFIGS), rounds: 3, warmup: 2, steps: 5, boundary: true, scaling: true, data: true, eager: true, plot: 'bench-scaling.svg' };
@@ -50,6 +52,7 @@ export function parseBenchArgs(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    if (flag === '--help' || flag === '-h') throw new BenchHelp();
     if (flag === '--configs') {
       o.configs = value(++i, flag).split(',').map((s) => s.trim().toUpperCase());
       const unknown = o.configs.filter((c) => !(c in CONFIGS));
@@ -105,6 +108,10 @@ export async function runBench(argv: string[]): Promise<number> {
   try {
     o = parseBenchArgs(argv);
   } catch (e) {
+    if (e instanceof BenchHelp) {
+      console.log(USAGE);
+      return 0;
+    }
     if (e instanceof BenchUsageError) {
       console.error(e.message);
       return 2;

@@ -1,7 +1,7 @@
 // The benchmark's parts (not its timings): FLOP counts against the hand count, argument errors,
 // one tiny side-by-side run through both sides' processes, and the SVG plot.
 import * as assert from 'assert';
-import { parseBenchArgs, BenchUsageError } from '../../lib/bench/cli';
+import { parseBenchArgs, runBench, BenchUsageError } from '../../lib/bench/cli';
 import { CONFIGS, type BenchConfig } from '../../lib/bench/configs';
 import { evalStepFlops, levelFlops, trainStepFlops } from '../../lib/bench/flops';
 import { chartSvg } from '../../lib/bench/plot';
@@ -29,6 +29,20 @@ describe('bench', () => {
     assert.throws(() => parseBenchArgs(['--json']), /--json needs a value/);
     assert.throws(() => parseBenchArgs(['--fast']), /unknown option '--fast'/);
     assert.deepStrictEqual(parseBenchArgs(['--configs', 'b,e', '--no-scaling']).configs, ['B', 'E']);
+  });
+
+  it('--help prints the options and runs nothing; a bad flag exits 2', async () => {
+    const lines: string[] = [];
+    const [log, error] = [console.log, console.error];
+    console.log = (m: string) => lines.push(m);
+    console.error = (m: string) => lines.push(m);
+    try {
+      assert.strictEqual(await runBench(['--help']), 0);
+      assert.match(lines.join('\n'), /Usage: trm bench \[options\][\s\S]*--no-eager/);
+      assert.strictEqual(await runBench(['--rounds', 'x']), 2);
+    } finally {
+      [console.log, console.error] = [log, error];
+    }
   });
 
   it('runs a tiny configuration on both sides, each in its own process, and reduces them to ratios', function () {
