@@ -134,6 +134,20 @@ static void ConvertArgs(const Napi::CallbackInfo& info, Converter& conv, const C
   }
 }
 
+// What call and callAsync share: (handle, name, args[], kwargs|undefined) as a callee and its stack.
+struct PreparedCall {
+  Callee callee;
+  std::vector<c10::IValue> stack;
+  Kwargs kwargs;
+};
+
+static PreparedCall PrepareCall(const Napi::CallbackInfo& info, Converter& conv, const std::string& what) {
+  const JitObject& obj = Unwrap(info[0], false, what.c_str());
+  PreparedCall p{Find(obj, StringArg(info, 1, (what + " name").c_str())), {}, {}};
+  ConvertArgs(info, conv, p.callee, p.stack, p.kwargs);
+  return p;
+}
+
 static Converter MakeConverter(Napi::Env env, const Napi::Value& wrap) {
   if (!wrap.IsFunction()) throw std::invalid_argument("expected a tensor factory function");
   Converter conv{env, GetState(env).tensors, {}};
@@ -168,19 +182,15 @@ static Napi::Value Functions(const Napi::CallbackInfo& info) {
 // call(handle, name, args[], kwargs|undefined, wrap) -> the result, tensors through wrap(id).
 static Napi::Value Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const JitObject& obj = Unwrap(info[0], false, "jit.call");
-  Callee c = Find(obj, StringArg(info, 1, "jit.call name"));
   Converter conv = MakeConverter(env, info[4]);
-  std::vector<c10::IValue> stack;
-  Kwargs kwargs;
-  ConvertArgs(info, conv, c, stack, kwargs);
+  PreparedCall p = PrepareCall(info, conv, "jit.call");
   c10::IValue result;
   try {
-    result = c.call(std::move(stack), kwargs);
+    result = p.callee.call(std::move(p.stack), p.kwargs);
   } catch (const c10::Error& e) {
-    throw OpError(c.schema->name(), e.what_without_backtrace());
+    throw OpError(p.callee.schema->name(), e.what_without_backtrace());
   } catch (const std::exception& e) {
-    throw OpError(c.schema->name(), e.what());
+    throw OpError(p.callee.schema->name(), e.what());
   }
   Napi::Value out = conv.Result(result);
   ReportExternalMemory(env);
@@ -271,13 +281,9 @@ class CallWorker : public PromiseWorker {
 // callAsync(handle, name, args[], kwargs|undefined, wrap) -> Promise of the result.
 static Napi::Value CallAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const JitObject& obj = Unwrap(info[0], false, "jit.callAsync");
-  Callee c = Find(obj, StringArg(info, 1, "jit.callAsync name"));
   Converter conv = MakeConverter(env, info[4]);
-  std::vector<c10::IValue> stack;
-  Kwargs kwargs;
-  ConvertArgs(info, conv, c, stack, kwargs);
-  auto* worker = new CallWorker(env, std::move(c), std::move(stack), std::move(kwargs), info[4].As<Napi::Function>());
+  PreparedCall p = PrepareCall(info, conv, "jit.callAsync");
+  auto* worker = new CallWorker(env, std::move(p.callee), std::move(p.stack), std::move(p.kwargs), info[4].As<Napi::Function>());
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
