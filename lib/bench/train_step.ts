@@ -22,17 +22,11 @@ const OPTIM = {
 };
 
 export function randomBatch(c: BenchConfig): Record<string, Tensor> {
-  return torch.tidy(() => ({
-    inputs: torch.keep(torch.randint(0, c.vocab, [c.batch, c.seq], { dtype: 'int32' })),
-    labels: torch.keep(torch.randint(1, c.vocab, [c.batch, c.seq], { dtype: 'int32' })),
-    puzzle_identifiers: torch.keep(torch.zeros([c.batch], { dtype: 'int32' })),
-  }));
-}
-
-function keepAll<T>(value: T): T {
-  if (value instanceof torch.Tensor) torch.keep(value);
-  else if (value && typeof value === 'object') Object.values(value).forEach(keepAll);
-  return value;
+  return torch.keep(torch.tidy(() => ({
+    inputs: torch.randint(0, c.vocab, [c.batch, c.seq], { dtype: 'int32' }),
+    labels: torch.randint(1, c.vocab, [c.batch, c.seq], { dtype: 'int32' }),
+    puzzle_identifiers: torch.zeros([c.batch], { dtype: 'int32' }),
+  })));
 }
 
 function seconds(since: bigint): number {
@@ -63,10 +57,10 @@ export async function measureSteps(
       const batch = await nextBatch();
       const t0 = process.hrtime.bigint();
       torch.tidy(() => {
-        carry ??= keepAll(head.initialCarry(batch));
+        carry ??= torch.keep(head.initialCarry(batch));
         const out = head.forward(carry, batch, { return_keys: [] });
         torch.dispose(carry);
-        carry = keepAll(out.carry);
+        carry = torch.keep(out.carry);
         out.loss.mul(1 / c.batch).backward();
         stepOptimizers(optim, OPTIM, i + 1, o.warmup + o.steps);
         (out.metrics as unknown as Record<string, Tensor>).count.item(); // the trainer reads metrics each step
@@ -82,10 +76,10 @@ export async function measureSteps(
       for (let i = 0; o.evaluate !== false && i < o.warmup + o.steps; i++) {
         const t0 = process.hrtime.bigint();
         torch.tidy(() => {
-          carry ??= keepAll(head.initialCarry(fixed));
+          carry ??= torch.keep(head.initialCarry(fixed));
           const out = head.forward(carry, fixed, { return_keys: ['logits'] });
           torch.dispose(carry);
-          carry = keepAll(out.carry);
+          carry = torch.keep(out.carry);
           (out.metrics as unknown as Record<string, Tensor>).count.item();
         });
         if (i >= o.warmup) times.eval.push(seconds(t0));

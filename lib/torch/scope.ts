@@ -96,11 +96,18 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Exempts a tensor from every enclosing scope; it then lives until dispose() (or the backstop). */
-export function keep<T extends Handle>(t: T): T {
-  t.kept = true;
-  register(t);
-  return t;
+/**
+ * Exempts a tensor (or every tensor in arrays / Maps / plain objects of them, e.g. an ACT carry)
+ * from every enclosing scope; it then lives until dispose() (or the backstop).
+ */
+export function keep<T>(value: T): T {
+  const found = new Set<Handle>();
+  collect(value, found);
+  for (const t of found) {
+    t.kept = true;
+    register(t);
+  }
+  return value;
 }
 
 /** Frees every tensor found in `value` (a tensor, or arrays / Maps / plain objects of them). */

@@ -9,7 +9,6 @@ import * as path from 'path';
 import * as torch from '../torch';
 import type { PretrainConfig } from '../config';
 import { configToYaml } from '../config';
-import type { ACTCarry } from '../models/recursive_reasoning/act';
 import { selectDevice } from '../distributed/device';
 import { checkpointFile, loadModelCheckpoint, saveModelCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
@@ -186,10 +185,10 @@ async function trainBatch(state: TrainState, batch: Record<string, Tensor>, glob
     return null;
   }
   try {
-    if (!state.carry) state.carry = keepCarry(state.model.initialCarry(batch));
+    if (!state.carry) state.carry = torch.keep(state.model.initialCarry(batch));
     const { carry, loss, metrics } = state.model.forward(state.carry, batch, { return_keys: [] });
     torch.dispose(state.carry);
-    state.carry = keepCarry(carry);
+    state.carry = torch.keep(carry);
     torch.tidy(() => loss.mul(1 / globalBatchSize).backward());
     loss.dispose();
     await comm.allReduceGrads(state.model.parameters().map((p) => p.grad).filter((g): g is Tensor => g !== null));
@@ -212,15 +211,6 @@ async function trainBatch(state: TrainState, batch: Record<string, Tensor>, glob
   }
 }
 
-function keepCarry(carry: ACTCarry): ACTCarry {
-  const kept = new Set<Tensor>();
-  const visit = (v: unknown): void => {
-    if (v instanceof torch.Tensor) kept.add(torch.keep(v));
-    else if (v && typeof v === 'object') Object.values(v).forEach(visit);
-  };
-  visit(carry);
-  return carry;
-}
 
 /** Writes step_N and step_N.resume; returns step_N. */
 function saveCheckpoint(config: PretrainConfig, state: TrainState, position: DataPosition, log: (m: string) => void): string {

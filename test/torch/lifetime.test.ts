@@ -40,6 +40,21 @@ describe('tensor lifetime', () => {
     assert.equal(torch.memory().tensors, before);
   });
 
+  it('keep takes every tensor of a nested value (an ACT carry) out of the enclosing scopes', () => {
+    const before = torch.memory().tensors;
+    let carry!: { inner: { z: torch.Tensor }; steps: torch.Tensor[]; data: Map<string, torch.Tensor> };
+    torch.tidy(() =>
+      torch.tidy(() => {
+        carry = torch.keep({ inner: { z: torch.ones([2]) }, steps: [torch.zeros([2])], data: new Map([['x', torch.ones([1])]]) });
+        torch.ones([3]);
+      })
+    );
+    assert.equal(torch.memory().tensors, before + 3);
+    assert.deepEqual(carry.inner.z.toArray(), [1, 1]);
+    torch.dispose(carry);
+    assert.equal(torch.memory().tensors, before);
+  });
+
   it('nested tidy hands returned tensors to the enclosing scope', () => {
     const before = torch.memory().tensors;
     torch.tidy(() => {
