@@ -274,6 +274,19 @@ TRM_SIMD void RotateRowBackward(const out_t* g, const float* cos, const float* s
   }
 }
 
+// Where head `head` of qkv [B, S, H + 2·KV, D] goes: part 0, 1, 2 (q, k, v) and the row offset of
+// (b, that head, t) in the part's [B, n, S, D].
+struct HeadSlot {
+  int part;
+  int64_t offset;
+};
+inline HeadSlot Slot(int64_t head, int64_t H, int64_t KV, int64_t b, int64_t t, int64_t S, int64_t D) {
+  const int part = head < H ? 0 : head < H + KV ? 1 : 2;
+  const int64_t n = part == 0 ? H : KV;
+  const int64_t h = head - (part == 0 ? 0 : part == 1 ? H : H + KV);
+  return {part, ((b * n + h) * S + t) * D};
+}
+
 struct SplitHeads : torch::autograd::Function<SplitHeads> {
   // qkv [B, S, H + 2·KV, D] → q [B, H, S, D], k, v [B, KV, S, D] in out_dtype; RoPE tables cos,
   // sin [≥S, D] float32 (undefined: no rotation) applied to q and k.
@@ -301,13 +314,10 @@ struct SplitHeads : torch::autograd::Function<SplitHeads> {
             const float* ct = cp ? cp + t * D : nullptr;
             const float* st = sp ? sp + t * D : nullptr;
             for (int64_t head = 0; head < NH; ++head) {
-              const int part = head < H ? 0 : head < H + KV ? 1 : 2;
-              const int64_t n = part == 0 ? H : KV;
-              const int64_t hh = part == 0 ? head : part == 1 ? head - H : head - H - KV;
-              out_t* o = dst[part] + ((b * n + hh) * S + t) * D;
-              const in_t* row = xp + (bs * NH + head) * D;
-              if (part < 2) RotateRow<in_t, out_t>(row, ct, st, o, D);
-              else RotateRow<in_t, out_t>(row, nullptr, nullptr, o, D);
+              const HeadSlot slot = Slot(head, H, KV, b, t, S, D);
+              const bool rotate = slot.part < 2;
+              RotateRow<in_t, out_t>(xp + (bs * NH + head) * D, rotate ? ct : nullptr, rotate ? st : nullptr,
+                                     dst[slot.part] + slot.offset, D);
             }
           }
         });
@@ -343,17 +353,15 @@ struct SplitHeads : torch::autograd::Function<SplitHeads> {
           for (int64_t bs = begin; bs < end; ++bs) {
             const int64_t b = bs / S, t = bs % S;
             for (int64_t head = 0; head < NH; ++head) {
-              const int part = head < H ? 0 : head < H + KV ? 1 : 2;
-              const int64_t n = part == 0 ? H : KV;
-              const int64_t hh = part == 0 ? head : part == 1 ? head - H : head - H - KV;
+              const HeadSlot slot = Slot(head, H, KV, b, t, S, D);
               in_t* o = dp + (bs * NH + head) * D;
-              if (!src[part]) {
+              if (!src[slot.part]) {
                 std::fill(o, o + D, in_t(0));
                 continue;
               }
-              const out_t* row = src[part] + ((b * n + hh) * S + t) * D;
-              const bool rotate = part < 2 && cp;
-              RotateRowBackward<in_t, out_t>(row, rotate ? cp + t * D : nullptr, rotate ? sp + t * D : nullptr, o, D);
+              const bool rotate = slot.part < 2 && cp;
+              RotateRowBackward<in_t, out_t>(src[slot.part] + slot.offset, rotate ? cp + t * D : nullptr,
+                                             rotate ? sp + t * D : nullptr, o, D);
             }
           }
         });
