@@ -11,15 +11,19 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+
 namespace trm {
 
 static Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int64_t n = IntArg(info, 0, "setNumThreads count");
   if (n < 1) throw std::invalid_argument("setNumThreads: expected a positive count, got " + std::to_string(n));
   at::set_num_threads(static_cast<int>(n));
-  // OpenBLAS (pthread build) keeps its own pool, and its thread count changes matmul rounding.
+  // OpenBLAS (pthread build) keeps its own pool, and its thread count changes matmul rounding;
+  // it follows unless OPENBLAS_NUM_THREADS chose its count.
   using SetBlasThreads = void (*)(int);
-  if (auto blas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+  auto blas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (blas && !std::getenv("OPENBLAS_NUM_THREADS")) {
     blas(static_cast<int>(n));
   }
   return info.Env().Undefined();

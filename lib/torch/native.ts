@@ -164,11 +164,9 @@ function load(): Native {
   const addon = require(found) as Native;
   addon.setErrorClass(TorchError);
   // Threads: every core this process may use, unless OMP_NUM_THREADS says otherwise (LibTorch's
-  // own default counted 1 on this 2-core machine). One count for both pools: OpenBLAS keeps its
-  // own pthreads (all cores by default, spinning between GEMMs) whatever LibTorch's count is.
-  // OPENBLAS_NUM_THREADS, when set, wins for OpenBLAS.
-  const threads = process.env.OMP_NUM_THREADS === undefined ? os.availableParallelism() : addon.getNumThreads();
-  if (process.env.OPENBLAS_NUM_THREADS === undefined) addon.setNumThreads(threads);
+  // own default counted 1 on this 2-core machine). One count for both pools (OpenBLAS keeps its
+  // own pthreads, all cores by default, spinning between GEMMs), unless OPENBLAS_NUM_THREADS is set.
+  addon.setNumThreads(process.env.OMP_NUM_THREADS === undefined ? os.availableParallelism() : addon.getNumThreads());
   return addon;
 }
 
