@@ -3,11 +3,11 @@
 // Debian's CPU LibTorch the step's time goes to these small ops, and TorchScript does not fuse).
 //   rmsNorm(x, residual?)     rms_norm(x + residual), the sum rounded to x's dtype as the unfused code
 //   swiglu(gate_up)           silu(gate) · up over the two halves of the last dim, no chunk copies
-//   splitHeads(qkv, …)        q, k, v as [B, heads, S, D] in the attention's dtype, RoPE applied to
-//                             q and k on the way (no rotate-half concatenations)
-//   attention(q, k, v, scale) softmax(q·kᵀ·scale)·v, one (batch, head) per thread with GEMMs on
-//                             that thread (this build's bmm loops over matrices, each GEMM using
-//                             every thread), written straight into the [B, S, heads, D] layout
+//   attention(qkv, …)         softmax(q·kᵀ·scale)·v straight from the qkv projection, RoPE applied
+//                             to q and k as they load (no rotate-half concatenations, no q, k, v
+//                             tensors), one (batch, head) per thread with GEMMs on that thread
+//                             (this build's bmm loops over matrices, each GEMM using every
+//                             thread), written straight into the [B, S, heads, D] layout
 // Math runs in float (double for double inputs); results round to the input dtype where the
 // composed code rounds. lib/nn uses them unless DISABLE_COMPILE=1.
 // The loops are written to vectorize; -O3 without trapping math (as ATen itself is built) lets GCC
@@ -40,10 +40,11 @@ constexpr int64_t kGrain = 16;  // rows per parallel task
 template <typename scalar_t>
 using acc = at::opmath_type<scalar_t>;
 
-// The row loops are compiled for AVX2 + FMA on x86-64 (8 floats per instruction; the SSE2
-// baseline ran them slower than scalar code) and only called where the CPU has both.
+// The row loops are compiled for AVX-512 (16 floats per instruction) and for AVX2 + FMA (8), and
+// the loader picks the clone the CPU runs (an ifunc); the kernels are only used where the CPU has
+// at least AVX2 + FMA (the SSE2 baseline ran them slower than scalar code).
 #if defined(__x86_64__)
-#define TRM_SIMD __attribute__((target("avx2,fma")))
+#define TRM_SIMD __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 bool SimdSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 #else
 #define TRM_SIMD
@@ -240,277 +241,243 @@ struct SwiGLUGate : torch::autograd::Function<SwiGLUGate> {
   }
 };
 
-// ---------------------------------------------------------------- q, k, v heads with RoPE
+// ---------------------------------------------------------------- RoPE
 
-// One head's row of D values: out = x·cos + rotate_half(x)·sin (rounded to scalar_t, as the
-// unfused code casts back to the input dtype), or a plain copy without tables.
+// One head's row of D values: out = x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁]
+// (rounded to scalar_t, as the unfused code casts back to the input dtype), or a plain copy
+// without tables. Inlined into the SIMD loops over a head's rows.
 template <typename scalar_t, typename out_t>
-TRM_SIMD void RotateRow(const scalar_t* x, const float* cos, const float* sin, out_t* out, int64_t D) {
+inline void RotateRow(const scalar_t* x, const float* cos, const float* sin, out_t* out, int64_t D) {
   using A = acc<scalar_t>;
   const int64_t h = D / 2;
   if (!cos) {
     for (int64_t d = 0; d < D; ++d) out[d] = static_cast<out_t>(static_cast<A>(x[d]));
     return;
   }
-  for (int64_t d = 0; d < D; ++d) {
-    const A rot = d < h ? -static_cast<A>(x[d + h]) : static_cast<A>(x[d - h]);
-    const scalar_t v = Round<scalar_t>(static_cast<A>(x[d]) * cos[d] + rot * sin[d]);
-    out[d] = static_cast<out_t>(static_cast<A>(v));
+  for (int64_t d = 0; d < h; ++d) {
+    out[d] = static_cast<out_t>(static_cast<A>(Round<scalar_t>(static_cast<A>(x[d]) * cos[d] + -static_cast<A>(x[d + h]) * sin[d])));
+  }
+  for (int64_t d = h; d < D; ++d) {
+    out[d] = static_cast<out_t>(static_cast<A>(Round<scalar_t>(static_cast<A>(x[d]) * cos[d] + static_cast<A>(x[d - h]) * sin[d])));
   }
 }
 
 // The transpose of RotateRow: dx = g·cos + rotate_halfᵀ(g·sin).
 template <typename scalar_t, typename out_t>
-TRM_SIMD void RotateRowBackward(const out_t* g, const float* cos, const float* sin, scalar_t* dx, int64_t D) {
+inline void RotateRowBackward(const out_t* g, const float* cos, const float* sin, scalar_t* dx, int64_t D) {
   using A = acc<out_t>;
   const int64_t h = D / 2;
   if (!cos) {
     for (int64_t d = 0; d < D; ++d) dx[d] = static_cast<scalar_t>(static_cast<A>(g[d]));
     return;
   }
-  for (int64_t d = 0; d < D; ++d) {
-    const A rot = d < h ? static_cast<A>(g[d + h]) * sin[d + h] : -static_cast<A>(g[d - h]) * sin[d - h];
-    dx[d] = Round<scalar_t>(static_cast<A>(g[d]) * cos[d] + rot);
-  }
+  for (int64_t d = 0; d < h; ++d) dx[d] = Round<scalar_t>(static_cast<A>(g[d]) * cos[d] + static_cast<A>(g[d + h]) * sin[d + h]);
+  for (int64_t d = h; d < D; ++d) dx[d] = Round<scalar_t>(static_cast<A>(g[d]) * cos[d] + -static_cast<A>(g[d - h]) * sin[d - h]);
 }
-
-// Where head `head` of qkv [B, S, H + 2·KV, D] goes: part 0, 1, 2 (q, k, v) and the row offset of
-// (b, that head, t) in the part's [B, n, S, D].
-struct HeadSlot {
-  int part;
-  int64_t offset;
-};
-inline HeadSlot Slot(int64_t head, int64_t H, int64_t KV, int64_t b, int64_t t, int64_t S, int64_t D) {
-  const int part = head < H ? 0 : head < H + KV ? 1 : 2;
-  const int64_t n = part == 0 ? H : KV;
-  const int64_t h = head - (part == 0 ? 0 : part == 1 ? H : H + KV);
-  return {part, ((b * n + h) * S + t) * D};
-}
-
-struct SplitHeads : torch::autograd::Function<SplitHeads> {
-  // qkv [B, S, H + 2·KV, D] → q [B, H, S, D], k, v [B, KV, S, D] in out_dtype; RoPE tables cos,
-  // sin [≥S, D] float32 (undefined: no rotation) applied to q and k.
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& qkv, int64_t H, int64_t KV,
-                               const c10::optional<at::Tensor>& cos, const c10::optional<at::Tensor>& sin,
-                               c10::ScalarType out_dtype) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    const at::Tensor x = qkv.contiguous();
-    const int64_t B = x.size(0), S = x.size(1), NH = x.size(2), D = x.size(3);
-    const at::Tensor c = cos ? cos->to(at::kFloat).contiguous() : at::Tensor();
-    const at::Tensor s = sin ? sin->to(at::kFloat).contiguous() : at::Tensor();
-    const auto opts = x.options().dtype(out_dtype);
-    at::Tensor q = at::empty({B, H, S, D}, opts), k = at::empty({B, KV, S, D}, opts), v = at::empty({B, KV, S, D}, opts);
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, x.scalar_type(), "splitHeads", [&] {
-      using in_t = scalar_t;
-      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, out_dtype, "splitHeadsOut", [&] {
-        using out_t = scalar_t;
-        const in_t* xp = x.data_ptr<in_t>();
-        const float* cp = c.defined() ? c.data_ptr<float>() : nullptr;
-        const float* sp = s.defined() ? s.data_ptr<float>() : nullptr;
-        out_t* dst[3] = {q.data_ptr<out_t>(), k.data_ptr<out_t>(), v.data_ptr<out_t>()};
-        at::parallel_for(0, B * S, kGrain, [&](int64_t begin, int64_t end) {
-          for (int64_t bs = begin; bs < end; ++bs) {
-            const int64_t b = bs / S, t = bs % S;
-            const float* ct = cp ? cp + t * D : nullptr;
-            const float* st = sp ? sp + t * D : nullptr;
-            for (int64_t head = 0; head < NH; ++head) {
-              const HeadSlot slot = Slot(head, H, KV, b, t, S, D);
-              const bool rotate = slot.part < 2;
-              RotateRow<in_t, out_t>(xp + (bs * NH + head) * D, rotate ? ct : nullptr, rotate ? st : nullptr,
-                                     dst[slot.part] + slot.offset, D);
-            }
-          }
-        });
-      });
-    });
-    ctx->save_for_backward({c, s});
-    ctx->saved_data["shape"] = c10::IValue(std::vector<int64_t>{B, S, NH, D, H, KV});
-    ctx->saved_data["dtype"] = static_cast<int64_t>(x.scalar_type());
-    return {q, k, v};
-  }
-
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    auto saved = ctx->get_saved_variables();
-    const at::Tensor& c = saved[0];
-    const at::Tensor& s = saved[1];
-    const auto shape = ctx->saved_data["shape"].toIntVector();
-    const int64_t B = shape[0], S = shape[1], NH = shape[2], D = shape[3], H = shape[4], KV = shape[5];
-    const auto in_dtype = static_cast<c10::ScalarType>(ctx->saved_data["dtype"].toInt());
-    at::Tensor g[3];
-    for (int i = 0; i < 3; ++i) g[i] = grads[i].defined() ? grads[i].contiguous() : at::Tensor();
-    const auto out_dtype = (g[0].defined() ? g[0] : g[1].defined() ? g[1] : g[2]).scalar_type();
-    at::Tensor dx = at::empty({B, S, NH, D}, c10::TensorOptions().dtype(in_dtype));
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, in_dtype, "splitHeadsBackward", [&] {
-      using in_t = scalar_t;
-      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, out_dtype, "splitHeadsBackwardOut", [&] {
-        using out_t = scalar_t;
-        const float* cp = c.defined() ? c.data_ptr<float>() : nullptr;
-        const float* sp = s.defined() ? s.data_ptr<float>() : nullptr;
-        const out_t* src[3];
-        for (int i = 0; i < 3; ++i) src[i] = g[i].defined() ? g[i].data_ptr<out_t>() : nullptr;
-        in_t* dp = dx.data_ptr<in_t>();
-        at::parallel_for(0, B * S, kGrain, [&](int64_t begin, int64_t end) {
-          for (int64_t bs = begin; bs < end; ++bs) {
-            const int64_t b = bs / S, t = bs % S;
-            for (int64_t head = 0; head < NH; ++head) {
-              const HeadSlot slot = Slot(head, H, KV, b, t, S, D);
-              in_t* o = dp + (bs * NH + head) * D;
-              if (!src[slot.part]) {
-                std::fill(o, o + D, in_t(0));
-                continue;
-              }
-              const bool rotate = slot.part < 2 && cp;
-              RotateRowBackward<in_t, out_t>(src[slot.part] + slot.offset, rotate ? cp + t * D : nullptr,
-                                             rotate ? sp + t * D : nullptr, o, D);
-            }
-          }
-        });
-      });
-    });
-    return {dx, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
-  }
-};
-
 
 // ---------------------------------------------------------------- attention
 
-// Row-major C = alpha·op(A)·op(B) on the calling thread (float: oneDNN; double: plain loops, for
-// the float64 gradient checks).
+// Row-major C = alpha·op(A)·op(B) + beta·C on the calling thread (float: oneDNN; double: plain
+// loops, for the float64 gradient checks).
 template <typename T>
 void Gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
-          T* c, int64_t ldc);
+          T beta, T* c, int64_t ldc);
 
 template <>
 void Gemm<float>(char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                 const float* b, int64_t ldb, float* c, int64_t ldc) {
-  RowMajorSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, 0.0f, c, ldc);
+                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  RowMajorSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <>
 void Gemm<double>(char ta, char tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
-                  const double* b, int64_t ldb, double* c, int64_t ldc) {
+                  const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double sum = 0;
       for (int64_t p = 0; p < k; ++p) sum += (ta == 'N' ? a[i * lda + p] : a[p * lda + i]) * (tb == 'N' ? b[p * ldb + j] : b[j * ldb + p]);
-      c[i * ldc + j] = alpha * sum;
+      c[i * ldc + j] = alpha * sum + (beta == 0 ? 0 : beta * c[i * ldc + j]);
     }
   }
 }
 
+// Softmax over each of `rows` rows of n values, in place.
 template <typename T>
-TRM_SIMD void SoftmaxRow(T* row, int64_t n) {
-  T max = row[0];
+TRM_SIMD void SoftmaxRows(T* p, int64_t rows, int64_t n) {
+  for (T* row = p; row < p + rows * n; row += n) {
+    T max = row[0];
 #pragma omp simd reduction(max : max)
-  for (int64_t j = 1; j < n; ++j) max = row[j] > max ? row[j] : max;
-  T sum = 0;
+    for (int64_t j = 1; j < n; ++j) max = row[j] > max ? row[j] : max;
+    T sum = 0;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; ++j) {
-    row[j] = Exp(row[j] - max);
-    sum += row[j];
+    for (int64_t j = 0; j < n; ++j) {
+      row[j] = Exp(row[j] - max);
+      sum += row[j];
+    }
+    const T inv = T(1) / sum;
+    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
   }
-  const T inv = T(1) / sum;
-  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
 }
 
-// dP → dScores in place: p · (dP − Σ dP·p).
+// dP → dScores in place, row by row: p · (dP − Σ dP·p).
 template <typename T>
-TRM_SIMD void SoftmaxBackwardRow(const T* p, T* dp, int64_t n) {
-  T dot = 0;
+TRM_SIMD void SoftmaxBackwardRows(const T* p, T* dp, int64_t rows, int64_t n) {
+  for (int64_t i = 0; i < rows * n; i += n) {
+    T dot = 0;
 #pragma omp simd reduction(+ : dot)
-  for (int64_t j = 0; j < n; ++j) dot += dp[j] * p[j];
-  for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - dot);
+    for (int64_t j = 0; j < n; ++j) dot += dp[i + j] * p[i + j];
+    for (int64_t j = 0; j < n; ++j) dp[i + j] = p[i + j] * (dp[i + j] - dot);
+  }
 }
 
-// n values from one float type to another, rounding as Round does.
+// rows × n values from one float type to another (row strides ld_from, ld_to), rounding as Round does.
 template <typename From, typename To>
-TRM_SIMD void Convert(const From* from, To* to, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) to[i] = Round<To>(static_cast<acc<From>>(from[i]));
+TRM_SIMD void Convert(const From* from, int64_t ld_from, To* to, int64_t ld_to, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < n; ++i) to[r * ld_to + i] = Round<To>(static_cast<acc<From>>(from[r * ld_from + i]));
+  }
+}
+
+// The shape of one attention call: qkv [B, S, H + 2·KV, D]; query head h reads key/value head
+// h / (H / KV) (grouped-query attention; KV = H is plain multi-head).
+struct Heads {
+  int64_t B, S, H, KV, D;
+  int64_t NH() const { return H + 2 * KV; }
+  int64_t Group() const { return H / KV; }
+  // Row t of head `head` (0 ≤ head < NH) of batch b, in qkv or in its gradient.
+  int64_t Row(int64_t b, int64_t t, int64_t head) const { return ((b * S + t) * NH() + head) * D; }
+};
+
+// Rows of one head lie (H + 2·KV)·D values apart, too far for the hardware prefetcher to follow:
+// LoadHead and StoreHeadGrad ask for the row this many ahead (waiting on each row's cache miss
+// took a third of the loads' time).
+constexpr int64_t kRowsAhead = 8;
+
+// Head `head` of batch b as an S×D block in the compute type, RoPE applied when `cos` is given.
+template <typename in_t, typename T>
+TRM_SIMD void LoadHead(const Heads& x, const in_t* qkv, int64_t b, int64_t head, const float* cos, const float* sin, T* out) {
+  for (int64_t t = 0; t < x.S; ++t) {
+    if (t + kRowsAhead < x.S) __builtin_prefetch(qkv + x.Row(b, t + kRowsAhead, head));
+    RotateRow<in_t, T>(qkv + x.Row(b, t, head), cos ? cos + t * x.D : nullptr, sin ? sin + t * x.D : nullptr, out + t * x.D, x.D);
+  }
+}
+
+// The transpose of LoadHead: an S×D gradient block into head `head` of dqkv.
+template <typename in_t, typename T>
+TRM_SIMD void StoreHeadGrad(const Heads& x, const T* grad, int64_t b, int64_t head, const float* cos, const float* sin, in_t* dqkv) {
+  for (int64_t t = 0; t < x.S; ++t) {
+    if (t + kRowsAhead < x.S) __builtin_prefetch(dqkv + x.Row(b, t + kRowsAhead, head), /*rw=*/1);
+    RotateRowBackward<in_t, T>(grad + t * x.D, cos ? cos + t * x.D : nullptr, sin ? sin + t * x.D : nullptr, dqkv + x.Row(b, t, head), x.D);
+  }
+}
+
+// softmax(q·kᵀ·scale)·v straight from the qkv projection [B, S, H + 2·KV, D]: RoPE is applied to q
+// and k as each thread loads its (batch, key/value head) block, so no q, k, v tensors exist. Math
+// in float (double for double qkv); out [B, S, H, D] in out_dtype, rounded once. The probabilities
+// [B, H, S, S] go to *probs when the backward needs them; otherwise they stay one S×S block.
+at::Tensor AttentionForward(const at::Tensor& qkv, const Heads& x, const at::Tensor& cos, const at::Tensor& sin, double scale,
+                            c10::ScalarType out_dtype, at::Tensor* probs) {
+  at::Tensor out = at::empty({x.B, x.S, x.H, x.D}, qkv.options().dtype(out_dtype));
+  const auto compute = qkv.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  if (probs) *probs = at::empty({x.B, x.H, x.S, x.S}, qkv.options().dtype(compute));
+  const int64_t S = x.S, D = x.D;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, qkv.scalar_type(), "attention", [&] {
+    using in_t = scalar_t;
+    using T = acc<in_t>;
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, out_dtype, "attentionOut", [&] {
+      using out_t = scalar_t;
+      const in_t* xp = qkv.data_ptr<in_t>();
+      const float* cp = cos.defined() ? cos.data_ptr<float>() : nullptr;
+      const float* sp = sin.defined() ? sin.data_ptr<float>() : nullptr;
+      T* pp = probs ? probs->data_ptr<T>() : nullptr;
+      out_t* op = out.data_ptr<out_t>();
+      at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
+        std::vector<T> q(S * D), k(S * D), v(S * D), o(S * D), block(pp ? 0 : S * S);
+        for (int64_t bg = begin; bg < end; ++bg) {
+          const int64_t b = bg / x.KV, g = bg % x.KV;
+          LoadHead(x, xp, b, x.H + g, cp, sp, k.data());
+          LoadHead<in_t, T>(x, xp, b, x.H + x.KV + g, nullptr, nullptr, v.data());
+          for (int64_t h = g * x.Group(); h < (g + 1) * x.Group(); ++h) {
+            LoadHead(x, xp, b, h, cp, sp, q.data());
+            T* p = pp ? pp + (b * x.H + h) * S * S : block.data();
+            Gemm<T>('N', 'T', S, S, D, static_cast<T>(scale), q.data(), D, k.data(), D, T(0), p, S);
+            SoftmaxRows(p, S, S);
+            Gemm<T>('N', 'N', S, D, S, T(1), p, S, v.data(), D, T(0), o.data(), D);
+            Convert(o.data(), D, op + (b * S * x.H + h) * D, x.H * D, S, D);  // into rows of [B, S, H, D]
+          }
+        }
+      });
+    });
+  });
+  return out;
 }
 
 struct Attention : torch::autograd::Function<Attention> {
-  // q, k, v [B, H, S, D] (float32 or float64) → out [B, S, H, D] in out_dtype (the model's dtype:
-  // rounded here, no separate cast); saves the probabilities [B, H, S, S].
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in,
-                            double scale, c10::ScalarType out_dtype) {
+  // AttentionForward, saving qkv and the probabilities; the backward reloads q, k, v from qkv.
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& qkv_in, int64_t H, int64_t KV,
+                            const c10::optional<at::Tensor>& cos_in, const c10::optional<at::Tensor>& sin_in, double scale,
+                            c10::ScalarType out_dtype) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    const at::Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
-    const int64_t B = q.size(0), H = q.size(1), S = q.size(2), D = q.size(3);
-    at::Tensor out = at::empty({B, S, H, D}, q.options().dtype(out_dtype));
-    at::Tensor probs = at::empty({B, H, S, S}, q.options());
-    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attention", [&] {
-      using in_t = scalar_t;
-      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, out_dtype, "attentionOut", [&] {
-        using out_t = scalar_t;
-        const in_t *qp = q.data_ptr<in_t>(), *kp = k.data_ptr<in_t>(), *vp = v.data_ptr<in_t>();
-        in_t* pp = probs.data_ptr<in_t>();
-        out_t* op = out.data_ptr<out_t>();
-        at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
-          std::vector<in_t> o(std::is_same<in_t, out_t>::value ? 0 : S * D);
-          for (int64_t bh = begin; bh < end; ++bh) {
-            const int64_t b = bh / H, h = bh % H;
-            in_t* p = pp + bh * S * S;
-            Gemm<in_t>('N', 'T', S, S, D, static_cast<in_t>(scale), qp + bh * S * D, D, kp + bh * S * D, D, p, S);
-            for (int64_t t = 0; t < S; ++t) SoftmaxRow(p + t * S, S);
-            out_t* dst = op + (b * S * H + h) * D;  // row t at dst + t·H·D
-            if (std::is_same<in_t, out_t>::value) {  // (the casts below only run when the types are one)
-              Gemm<in_t>('N', 'N', S, D, S, in_t(1), p, S, vp + bh * S * D, D, reinterpret_cast<in_t*>(dst), H * D);
-            } else {
-              Gemm<in_t>('N', 'N', S, D, S, in_t(1), p, S, vp + bh * S * D, D, o.data(), D);
-              for (int64_t t = 0; t < S; ++t) Convert(o.data() + t * D, dst + t * H * D, D);
-            }
-          }
-        });
-      });
-    });
-    ctx->save_for_backward({q, k, v, probs});
+    const at::Tensor qkv = qkv_in.contiguous();
+    const at::Tensor cos = cos_in ? cos_in->to(at::kFloat).contiguous() : at::Tensor();
+    const at::Tensor sin = sin_in ? sin_in->to(at::kFloat).contiguous() : at::Tensor();
+    const Heads x{qkv.size(0), qkv.size(1), H, KV, qkv.size(3)};
+    at::Tensor probs;
+    at::Tensor out = AttentionForward(qkv, x, cos, sin, scale, out_dtype, &probs);
+    ctx->save_for_backward({qkv, cos, sin, probs});
+    ctx->saved_data["heads"] = c10::IValue(std::vector<int64_t>{H, KV});
     ctx->saved_data["scale"] = scale;
     return out;
   }
 
-  // dV = Pᵀ·dO; dP = dO·vᵀ; dS = P·(dP − Σ dP·P); dQ = dS·k·scale; dK = dSᵀ·q·scale.
+  // Per (batch, key/value head): dV = Σ Pᵀ·dO; dP = dO·vᵀ; dS = P·(dP − Σ dP·P); dQ = dS·k·scale;
+  // dK = Σ dSᵀ·q·scale (Σ over the group's query heads); RoPE's transpose on the way out.
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
+    const at::Tensor &qkv = saved[0], &cos = saved[1], &sin = saved[2], &probs = saved[3];
+    const auto heads = ctx->saved_data["heads"].toIntVector();
     const double scale = ctx->saved_data["scale"].toDouble();
+    const Heads x{qkv.size(0), qkv.size(1), heads[0], heads[1], qkv.size(3)};
+    const int64_t S = x.S, D = x.D;
     const at::Tensor dout = grads[0].contiguous();
-    const int64_t B = q.size(0), H = q.size(1), S = q.size(2), D = q.size(3);
-    at::Tensor dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
-    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attentionBackward", [&] {
+    at::Tensor dqkv = at::empty_like(qkv);
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, qkv.scalar_type(), "attentionBackward", [&] {
       using in_t = scalar_t;
+      using T = acc<in_t>;
       AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dout.scalar_type(), "attentionBackwardOut", [&] {
         using out_t = scalar_t;
-        const in_t *qp = q.data_ptr<in_t>(), *kp = k.data_ptr<in_t>(), *vp = v.data_ptr<in_t>();
-        const in_t* pp = probs.data_ptr<in_t>();
+        const in_t* xp = qkv.data_ptr<in_t>();
+        const float* cp = cos.defined() ? cos.data_ptr<float>() : nullptr;
+        const float* sp = sin.defined() ? sin.data_ptr<float>() : nullptr;
+        const T* pp = probs.data_ptr<T>();
         const out_t* gp = dout.data_ptr<out_t>();
-        in_t *dqp = dq.data_ptr<in_t>(), *dkp = dk.data_ptr<in_t>(), *dvp = dv.data_ptr<in_t>();
-        const in_t s = static_cast<in_t>(scale);
-        at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
-          std::vector<in_t> ds(S * S);
-          std::vector<in_t> g(std::is_same<in_t, out_t>::value ? 0 : S * D);
-          for (int64_t bh = begin; bh < end; ++bh) {
-            const int64_t b = bh / H, h = bh % H;
-            const in_t* p = pp + bh * S * S;
-            const in_t* go;
-            int64_t ldg;
-            if (std::is_same<in_t, out_t>::value) {
-              go = reinterpret_cast<const in_t*>(gp) + (b * S * H + h) * D;
-              ldg = H * D;
-            } else {
-              for (int64_t t = 0; t < S; ++t) Convert(gp + (b * S * H + h) * D + t * H * D, g.data() + t * D, D);
-              go = g.data();
-              ldg = D;
+        in_t* dp = dqkv.data_ptr<in_t>();
+        const T s = static_cast<T>(scale);
+        at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
+          std::vector<T> q(S * D), k(S * D), v(S * D), go(S * D), dq(S * D), dk(S * D), dv(S * D), ds(S * S);
+          for (int64_t bg = begin; bg < end; ++bg) {
+            const int64_t b = bg / x.KV, g = bg % x.KV;
+            LoadHead(x, xp, b, x.H + g, cp, sp, k.data());
+            LoadHead<in_t, T>(x, xp, b, x.H + x.KV + g, nullptr, nullptr, v.data());
+            for (int64_t h = g * x.Group(); h < (g + 1) * x.Group(); ++h) {
+              const T beta = h == g * x.Group() ? T(0) : T(1);  // the first query head starts dk, dv
+              LoadHead(x, xp, b, h, cp, sp, q.data());
+              const T* p = pp + (b * x.H + h) * S * S;
+              Convert(gp + (b * S * x.H + h) * D, x.H * D, go.data(), D, S, D);
+              Gemm<T>('T', 'N', S, D, S, T(1), p, S, go.data(), D, beta, dv.data(), D);
+              Gemm<T>('N', 'T', S, S, D, T(1), go.data(), D, v.data(), D, T(0), ds.data(), S);
+              SoftmaxBackwardRows(p, ds.data(), S, S);
+              Gemm<T>('N', 'N', S, D, S, s, ds.data(), S, k.data(), D, T(0), dq.data(), D);
+              Gemm<T>('T', 'N', S, D, S, s, ds.data(), S, q.data(), D, beta, dk.data(), D);
+              StoreHeadGrad(x, dq.data(), b, h, cp, sp, dp);
             }
-            Gemm<in_t>('T', 'N', S, D, S, in_t(1), p, S, go, ldg, dvp + bh * S * D, D);
-            Gemm<in_t>('N', 'T', S, S, D, in_t(1), go, ldg, vp + bh * S * D, D, ds.data(), S);
-            for (int64_t t = 0; t < S; ++t) SoftmaxBackwardRow(p + t * S, ds.data() + t * S, S);
-            Gemm<in_t>('N', 'N', S, D, S, s, ds.data(), S, kp + bh * S * D, D, dqp + bh * S * D, D);
-            Gemm<in_t>('T', 'N', S, D, S, s, ds.data(), S, qp + bh * S * D, D, dkp + bh * S * D, D);
+            StoreHeadGrad(x, dk.data(), b, x.H + g, cp, sp, dp);
+            StoreHeadGrad<in_t, T>(x, dv.data(), b, x.H + x.KV + g, nullptr, nullptr, dp);
           }
         });
       });
     });
-    return {dq, dk, dv, at::Tensor(), at::Tensor()};
+    return {dqkv, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -542,49 +509,34 @@ Napi::Value FusedSwiGLU(const Napi::CallbackInfo& info) {
   return NewTensor(info.Env(), SwiGLUGate::apply(gu));
 }
 
-Napi::Value FusedSplitHeads(const Napi::CallbackInfo& info) {
+Napi::Value FusedAttention(const Napi::CallbackInfo& info) {
   const at::Tensor& qkv = TensorArg(info, 0);
-  const int64_t H = IntArg(info, 1, "splitHeads num_heads");
-  const int64_t KV = IntArg(info, 2, "splitHeads num_key_value_heads");
-  at::Tensor cos = OptionalTensorArg(info, 3);
-  at::Tensor sin = OptionalTensorArg(info, 4);
-  const c10::ScalarType out = ParseDtype(info[5].As<Napi::String>().Utf8Value());
-  CheckFloating(qkv, "splitHeads", "qkv");
-  if (qkv.dim() != 4 || H < 1 || KV < 1 || qkv.size(2) != H + 2 * KV) {
-    throw std::invalid_argument("splitHeads: expected qkv [B, S, " + std::to_string(H + 2 * KV) + ", D], got " + Describe(qkv));
+  const int64_t H = IntArg(info, 1, "attention num_heads");
+  const int64_t KV = IntArg(info, 2, "attention num_key_value_heads");
+  const at::Tensor cos = OptionalTensorArg(info, 3);
+  const at::Tensor sin = OptionalTensorArg(info, 4);
+  const double scale = NumberArg(info, 5, "attention scale");
+  const c10::ScalarType out = ParseDtype(info[6].As<Napi::String>().Utf8Value());
+  CheckFloating(qkv, "attention", "qkv");
+  if (qkv.dim() != 4 || H < 1 || KV < 1 || H % KV != 0 || qkv.size(2) != H + 2 * KV) {
+    throw std::invalid_argument("attention: expected qkv [B, S, num_heads + 2·num_key_value_heads, D] with num_heads a multiple of "
+                                "num_key_value_heads, got " + Describe(qkv) + " for " + std::to_string(H) + " and " + std::to_string(KV) + " heads");
   }
   if (cos.defined() != sin.defined() ||
       (cos.defined() && (cos.dim() != 2 || cos.size(0) < qkv.size(1) || cos.size(1) != qkv.size(3) || sin.sizes() != cos.sizes()))) {
-    throw std::invalid_argument("splitHeads: expected cos and sin [>= S, D] for qkv " + Describe(qkv));
+    throw std::invalid_argument("attention: expected cos and sin [>= S, D] for qkv " + Describe(qkv));
   }
-  if (out != at::kFloat && out != at::kDouble && out != at::kBFloat16) {
-    throw std::invalid_argument("splitHeads: output dtype must be float32, float64 or bfloat16");
-  }
-  auto opt = [](const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; };
-  variable_list r = SplitHeads::apply(qkv, H, KV, opt(cos), opt(sin), out);
-  Napi::Env env = info.Env();
-  Napi::Array a = Napi::Array::New(env, 3);
-  for (uint32_t i = 0; i < 3; ++i) a.Set(i, NewTensor(env, r[i]));
-  return a;
-}
-
-Napi::Value FusedAttention(const Napi::CallbackInfo& info) {
-  const at::Tensor& q = TensorArg(info, 0);
-  const at::Tensor& k = TensorArg(info, 1);
-  const at::Tensor& v = TensorArg(info, 2);
-  const double scale = NumberArg(info, 3, "attention scale");
-  const c10::ScalarType out = ParseDtype(info[4].As<Napi::String>().Utf8Value());
   if (out != at::kFloat && out != at::kDouble && out != at::kBFloat16) {
     throw std::invalid_argument("attention: output dtype must be float32, float64 or bfloat16");
   }
-  for (const at::Tensor* t : {&q, &k, &v}) {
-    if ((t->scalar_type() != at::kFloat && t->scalar_type() != at::kDouble) || !t->device().is_cpu() || t->dim() != 4 ||
-        t->sizes() != q.sizes() || t->scalar_type() != q.scalar_type()) {
-      throw std::invalid_argument("attention: expected q, k, v of one shape [B, heads, S, D], float32 or float64 on the CPU, got " +
-                                  Describe(q) + ", " + Describe(k) + ", " + Describe(v));
-    }
+  // Under noGrad (most of the ACT cycles) nothing is saved, so the probabilities need no tensor.
+  if (!torch::autograd::GradMode::is_enabled() || !qkv.requires_grad()) {
+    const Heads x{qkv.size(0), qkv.size(1), H, KV, qkv.size(3)};
+    const at::Tensor c = cos.defined() ? cos.to(at::kFloat).contiguous() : cos, s = sin.defined() ? sin.to(at::kFloat).contiguous() : sin;
+    return NewTensor(info.Env(), AttentionForward(qkv.contiguous(), x, c, s, scale, out, nullptr));
   }
-  return NewTensor(info.Env(), Attention::apply(q, k, v, scale, out));
+  auto opt = [](const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; };
+  return NewTensor(info.Env(), Attention::apply(qkv, H, KV, opt(cos), opt(sin), scale, out));
 }
 
 Napi::Value FusedKernelsSupported(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), SimdSupported()); }
@@ -595,7 +547,6 @@ void InitKernels(Napi::Env env, Napi::Object exports) {
   TRM_EXPORT(exports, "fusedKernelsSupported", FusedKernelsSupported);
   TRM_EXPORT(exports, "fusedRmsNorm", FusedRmsNorm);
   TRM_EXPORT(exports, "fusedSwiGLU", FusedSwiGLU);
-  TRM_EXPORT(exports, "fusedSplitHeads", FusedSplitHeads);
   TRM_EXPORT(exports, "fusedAttention", FusedAttention);
 }
 

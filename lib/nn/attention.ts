@@ -37,26 +37,19 @@ export class Attention extends Module {
       const KV = this.num_key_value_heads;
       const qkv = this.qkv_proj.forward(hidden_states).view(B, S, H + 2 * KV, this.head_dim); // [B, S, H+2KV, D]
       const dtype = hidden_states.dtype;
+      if (torch.fusedKernels(qkv) && !this.causal) {
+        const merged = torch.fusedAttention(qkv, H, KV, cos_sin, 1 / Math.sqrt(this.head_dim), dtype); // [B, S, H, D]
+        return this.o_proj.forward(merged.view(B, S, this.output_size));
+      }
+      let q = qkv.narrow(2, 0, H); // [B, S, H, D]
+      let k = qkv.narrow(2, H, KV); // [B, S, KV, D]
+      const v = qkv.narrow(2, H + KV, KV); // [B, S, KV, D]
+      if (cos_sin) [q, k] = applyRotaryPosEmb(q, k, cos_sin[0], cos_sin[1]);
       const compute = dtype === 'float64' ? 'float64' : 'float32';
+      const [query, key, value] = [q, k, v].map((t) => t.transpose(1, 2).to(compute)); // [B, n, S, D]
       const expand = (x: Tensor) => (x.size(1) === H ? x : x.unsqueeze(2).expand(B, KV, H / KV, S, this.head_dim).reshape(B, H, S, this.head_dim)); // GQA: [B, H, S, D]
-      let query: Tensor, key: Tensor, value: Tensor; // [B, heads, S, D] in the compute dtype
-      const fused = torch.fusedKernels(qkv);
-      if (fused) {
-        [query, key, value] = torch.fusedSplitHeads(qkv, H, KV, cos_sin, compute);
-      } else {
-        let q = qkv.narrow(2, 0, H); // [B, S, H, D]
-        let k = qkv.narrow(2, H, KV); // [B, S, KV, D]
-        const v = qkv.narrow(2, H + KV, KV); // [B, S, KV, D]
-        if (cos_sin) [q, k] = applyRotaryPosEmb(q, k, cos_sin[0], cos_sin[1]);
-        [query, key, value] = [q, k, v].map((t) => t.transpose(1, 2).to(compute)); // [B, n, S, D]
-      }
-      let merged: Tensor; // [B, S, H·D]
-      if (fused && !this.causal) {
-        merged = torch.fusedAttention(query, expand(key), expand(value), 1 / Math.sqrt(this.head_dim), dtype).view(B, S, this.output_size);
-      } else {
-        const out = torch.scaledDotProductAttention(query, expand(key), expand(value), { isCausal: this.causal }); // [B, H, S, D]
-        merged = out.to(dtype).transpose(1, 2).reshape(B, S, this.output_size);
-      }
+      const out = torch.scaledDotProductAttention(query, expand(key), expand(value), { isCausal: this.causal }); // [B, H, S, D]
+      const merged = out.to(dtype).transpose(1, 2).reshape(B, S, this.output_size);
       return this.o_proj.forward(merged);
     });
   }

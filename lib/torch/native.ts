@@ -109,8 +109,7 @@ export interface Native {
   fusedKernelsSupported(): boolean;
   fusedRmsNorm(x: number, residual: number | null, eps: number): number;
   fusedSwiGLU(gateUp: number): number;
-  fusedAttention(q: number, k: number, v: number, scale: number, dtype: string): number;
-  fusedSplitHeads(qkv: number, numHeads: number, numKvHeads: number, cos: number | null, sin: number | null, dtype: string): [number, number, number];
+  fusedAttention(qkv: number, numHeads: number, numKvHeads: number, cos: number | null, sin: number | null, scale: number, dtype: string): number;
   // native/distributed.cc: a process group is an opaque handle; `async` picks a Promise over blocking.
   initProcessGroup(options: NativeGroupOptions, async: boolean): ProcessGroupHandle | Promise<ProcessGroupHandle>;
   pgAllReduce(pg: ProcessGroupHandle, tensors: number[], op: string, timeoutMs: number, async: boolean): void | Promise<void>;

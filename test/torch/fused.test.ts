@@ -8,8 +8,6 @@ import { applyRotaryPosEmb, RotaryEmbedding } from '../../lib/nn';
 import { native } from '../../lib/torch/native';
 import { gradcheck } from '../helpers/torch';
 
-type Heads = [Tensor, Tensor, Tensor];
-
 /** What the fused kernels replace, written with the composed ops. */
 const composed = {
   rmsNorm: (x: Tensor, r: Tensor | null, eps: number) => {
@@ -20,18 +18,19 @@ const composed = {
     const [gate, up] = gu.chunk(2, -1);
     return gate.silu().mul(up);
   },
-  splitHeads: (qkv: Tensor, H: number, KV: number, cs: [Tensor, Tensor] | null, dtype: 'float32' | 'float64'): Heads => {
+  /** qkv [B, S, H + 2·KV, D] → [B, S, H, D], as the attention kernel lays its output out for o_proj. */
+  attention: (qkv: Tensor, H: number, KV: number, cs: [Tensor, Tensor] | null, dtype: 'float32' | 'float64' = 'float32') => {
+    const [B, S, , D] = qkv.shape;
     let q = qkv.narrow(2, 0, H);
     let k = qkv.narrow(2, H, KV);
     const v = qkv.narrow(2, H + KV, KV);
     if (cs) [q, k] = applyRotaryPosEmb(q, k, cs[0], cs[1]);
-    return [q, k, v].map((t) => t.transpose(1, 2).to(dtype)) as Heads;
+    const expand = (x: Tensor) => x.unsqueeze(2).expand(B, KV, H / KV, S, D).reshape(B, H, S, D);
+    const [query, key, value] = [q, k, v].map((t) => t.transpose(1, 2).to(dtype));
+    return torch.scaledDotProductAttention(query, expand(key), expand(value)).transpose(1, 2);
   },
-  /** [B, H, S, D] → [B, S, H, D], as the attention kernel lays its output out for o_proj. */
-  attention: (q: Tensor, k: Tensor, v: Tensor) => torch.scaledDotProductAttention(q, k, v).transpose(1, 2),
 };
 
-const flat = (ts: Tensor[]) => torch.cat(ts.map((t) => t.reshape(-1)));
 const maxDiff = (a: Tensor, b: Tensor) => torch.tidy(() => a.to('float64').sub(b.to('float64')).abs().max().item());
 
 /** Gradients of sum(f · w) for each input, w fixed. */
@@ -66,18 +65,12 @@ describe('fused kernels', () => {
         gradcheck((gu) => torch.fusedSwiGLU(gu), [torch.randn([4, 3, 10], { dtype: 'float64' }).mul(3)]);
       }));
 
-    it('splitHeads with RoPE, without, and with fewer key/value heads', () =>
+    it('attention with RoPE, without, and with fewer key/value heads', () =>
       torch.tidy(() => {
         const cs = rope(4, 5, 'float64');
-        gradcheck((x) => flat(torch.fusedSplitHeads(x, 2, 2, cs, 'float64')), [torch.randn([2, 5, 6, 4], { dtype: 'float64' })]);
-        gradcheck((x) => flat(torch.fusedSplitHeads(x, 2, 2, null, 'float64')), [torch.randn([2, 3, 6, 4], { dtype: 'float64' })]);
-        gradcheck((x) => flat(torch.fusedSplitHeads(x, 4, 2, cs, 'float64')), [torch.randn([1, 5, 8, 4], { dtype: 'float64' })]);
-      }));
-
-    it('attention', () =>
-      torch.tidy(() => {
-        const [q, k, v] = [0, 1, 2].map(() => torch.randn([2, 2, 5, 3], { dtype: 'float64' }));
-        gradcheck((a, b, c) => torch.fusedAttention(a, b, c, 0.7), [q, k, v]);
+        gradcheck((x) => torch.fusedAttention(x, 2, 2, cs, 0.7), [torch.randn([2, 5, 6, 4], { dtype: 'float64' })]);
+        gradcheck((x) => torch.fusedAttention(x, 2, 2, null, 0.7), [torch.randn([2, 3, 6, 4], { dtype: 'float64' })]);
+        gradcheck((x) => torch.fusedAttention(x, 4, 2, cs, 0.7), [torch.randn([1, 5, 8, 4], { dtype: 'float64' })]);
       }));
   });
 
@@ -88,16 +81,20 @@ describe('fused kernels', () => {
         const x = torch.randn([4, 9, 32]).mul(2);
         const r = torch.randn([4, 9, 32]);
         const gu = torch.randn([4, 9, 64]).mul(2);
-        const qkv = torch.randn([4, 9, 12, 8]);
+        const qkv = torch.randn([4, 9, 12, 8]).mul(2);
+        const gqa = torch.randn([2, 9, 8, 8]).mul(2);
         const cs = rope(8, 9);
         const cases: Array<[string, (...xs: Tensor[]) => Tensor, (...xs: Tensor[]) => Tensor, Tensor[]]> = [
           ['rmsNorm', (a, b) => torch.fusedRmsNorm(a, b, 1e-5), (a, b) => composed.rmsNorm(a, b, 1e-5), [x, r]],
           ['swiglu', (a) => torch.fusedSwiGLU(a), (a) => composed.swiglu(a), [gu]],
-          ['splitHeads', (a) => flat(torch.fusedSplitHeads(a, 4, 4, cs, 'float32')), (a) => flat(composed.splitHeads(a, 4, 4, cs, 'float32')), [qkv]],
-          ['attention', (a, b, c) => torch.fusedAttention(a, b, c, 1 / Math.sqrt(8)), (a, b, c) => composed.attention(a, b, c), [0, 1, 2].map(() => torch.randn([4, 3, 9, 8]).mul(2))],
+          ['attention', (a) => torch.fusedAttention(a, 4, 4, cs, 1 / Math.sqrt(8)), (a) => composed.attention(a, 4, 4, cs), [qkv]],
+          ['attention without RoPE', (a) => torch.fusedAttention(a, 4, 4, null, 1 / Math.sqrt(8)), (a) => composed.attention(a, 4, 4, null), [qkv]],
+          ['attention, 2 key/value heads', (a) => torch.fusedAttention(a, 4, 2, cs, 1 / Math.sqrt(8)), (a) => composed.attention(a, 4, 2, cs), [gqa]],
         ];
         for (const [name, fused, reference, inputs] of cases) {
-          assert.ok(maxDiff(fused(...inputs), reference(...inputs)) < 2e-6, `${name} forward`);
+          const expected = reference(...inputs);
+          const scale = Math.max(1, expected.abs().max().item()); // float32 rounding is relative
+          assert.ok(maxDiff(fused(...inputs), expected) < 2e-6 * scale, `${name} forward: ${maxDiff(fused(...inputs), expected)}`);
           const [gf, gr] = [grads(fused, inputs), grads(reference, inputs)];
           gf.forEach((g, i) => assert.ok(maxDiff(g, gr[i]) < 1e-5, `${name} gradient ${i}: ${maxDiff(g, gr[i])}`));
         }
@@ -109,27 +106,41 @@ describe('fused kernels', () => {
         const x = torch.randn([4, 9, 32]).mul(3).to('bfloat16');
         const r = torch.randn([4, 9, 32]).to('bfloat16');
         assert.strictEqual(maxDiff(torch.fusedRmsNorm(x, r, 1e-5), composed.rmsNorm(x, r, 1e-5)), 0);
-        const qkv = torch.randn([4, 9, 12, 8]).to('bfloat16');
-        const cs = rope(8, 9);
-        const f = torch.fusedSplitHeads(qkv, 4, 4, cs, 'float32');
-        composed.splitHeads(qkv, 4, 4, cs, 'float32').forEach((c, i) => assert.strictEqual(maxDiff(f[i], c), 0, `head part ${i}`));
         // ATen's bfloat16 silu is less exact than float silu rounded once; the kernel does the latter.
         const gu = torch.randn([4, 9, 64]).mul(2).to('bfloat16');
         const [gate, up] = gu.to('float32').chunk(2, -1);
         const exact = gate.silu().to('bfloat16').to('float32').mul(up).to('bfloat16');
         assert.strictEqual(torch.fusedSwiGLU(gu).dtype, 'bfloat16');
         assert.strictEqual(maxDiff(torch.fusedSwiGLU(gu), exact), 0);
-        // attention into a bfloat16 model: the float32 result rounded once, and a bf16 gradient back
-        const [q, k, v] = [0, 1, 2].map(() => torch.randn([2, 3, 9, 8]).requiresGrad_(true));
-        const out = torch.fusedAttention(q, k, v, 0.35, 'bfloat16');
+        // attention from bf16 qkv: RoPE rounded to bf16 as the composed ops round it, float32 math
+        // against the composed ops, and the float32 result rounded once into the bf16 model
+        const qkv = torch.randn([4, 9, 12, 8]).to('bfloat16').requiresGrad_(true);
+        const cs = rope(8, 9);
+        const out32 = torch.fusedAttention(qkv, 4, 4, cs, 1 / Math.sqrt(8), 'float32');
+        assert.ok(maxDiff(out32, composed.attention(qkv, 4, 4, cs)) < 2e-6);
+        const out = torch.fusedAttention(qkv, 4, 4, cs, 1 / Math.sqrt(8));
         assert.strictEqual(out.dtype, 'bfloat16');
-        assert.strictEqual(maxDiff(out, torch.fusedAttention(q, k, v, 0.35).to('bfloat16')), 0);
-        out.to('float32').sum().backward();
-        const q32 = q.detach().requiresGrad_(true);
-        torch.fusedAttention(q32, k.detach(), v.detach(), 0.35).sum().backward();
-        assert.ok(maxDiff(q.grad!, q32.grad!) < 1e-5, 'the bf16 output passes its gradient through unchanged');
+        assert.strictEqual(maxDiff(out, out32.to('bfloat16')), 0);
+        const [g16, g32] = [out, out32].map((o) => {
+          o.to('float32').sum().backward();
+          const g = torch.keep(qkv.grad!.clone());
+          qkv.grad = null;
+          return g;
+        });
+        assert.strictEqual(maxDiff(g16, g32), 0, 'the bf16 output passes its gradient through unchanged');
       }));
   });
+
+  it('attention under noGrad (no probabilities kept) gives the forward of the autograd path, bit for bit', () =>
+    torch.tidy(() => {
+      const qkv = torch.randn([3, 7, 8, 8]).requiresGrad_(true);
+      const cs = rope(8, 7);
+      const withGrad = torch.fusedAttention(qkv, 4, 2, cs, 0.35);
+      assert.ok(withGrad.requiresGrad);
+      const without = torch.noGrad(() => torch.fusedAttention(qkv, 4, 2, cs, 0.35));
+      assert.ok(!without.requiresGrad);
+      assert.strictEqual(maxDiff(withGrad, without), 0);
+    }));
 
   it('refuse bad input with a message naming it', () =>
     torch.tidy(() => {
@@ -137,11 +148,11 @@ describe('fused kernels', () => {
       assert.throws(() => torch.fusedRmsNorm(torch.ones([2, 4], { dtype: 'int64' }), null, 1e-5), /rmsNorm: expected a floating-point CPU tensor for x, got Tensor\[2, 4\] int64/);
       assert.throws(() => torch.fusedRmsNorm(f32, torch.randn([2, 3, 5]), 1e-5), /rmsNorm: residual Tensor\[2, 3, 5\] float32 does not match x/);
       assert.throws(() => torch.fusedSwiGLU(torch.randn([2, 5])), /swiglu: expected an even last dimension/);
-      assert.throws(() => torch.fusedSplitHeads(torch.randn([2, 3, 5, 4]), 2, 2, null, 'float32'), /splitHeads: expected qkv \[B, S, 6, D\]/);
-      assert.throws(() => torch.fusedSplitHeads(torch.randn([2, 3, 6, 4]), 2, 2, rope(4, 2), 'float32'), /splitHeads: expected cos and sin \[>= S, D\]/);
-      const q = torch.randn([1, 2, 3, 4]);
-      assert.throws(() => torch.fusedAttention(q, torch.randn([1, 2, 5, 4]), q, 0.5), /attention: expected q, k, v of one shape \[B, heads, S, D\]/);
-      assert.throws(() => torch.fusedAttention(q.to('bfloat16'), q.to('bfloat16'), q.to('bfloat16'), 0.5), /float32 or float64/);
+      assert.throws(() => torch.fusedAttention(torch.randn([2, 3, 5, 4]), 2, 2, null, 0.5), /attention: expected qkv \[B, S, num_heads \+ 2·num_key_value_heads, D\].*got Tensor\[2, 3, 5, 4\] float32 for 2 and 2 heads/);
+      assert.throws(() => torch.fusedAttention(torch.randn([2, 3, 7, 4]), 3, 2, null, 0.5), /num_heads a multiple of num_key_value_heads/);
+      assert.throws(() => torch.fusedAttention(torch.randn([2, 3, 6, 4]), 2, 2, rope(4, 2), 0.5), /attention: expected cos and sin \[>= S, D\]/);
+      assert.throws(() => torch.fusedAttention(torch.ones([2, 3, 6, 4], { dtype: 'int64' }), 2, 2, null, 0.5), /attention: expected a floating-point CPU tensor for qkv/);
+      assert.throws(() => torch.fusedAttention(torch.randn([2, 3, 6, 4]), 2, 2, null, 0.5, 'int32'), /attention: output dtype must be float32, float64 or bfloat16/);
     }));
 
   it('DISABLE_COMPILE=1 turns them off: the blocks run the composed ops', () => {

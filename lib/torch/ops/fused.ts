@@ -7,7 +7,8 @@ import { Tensor } from '../tensor';
 import type { DType } from '../dtype';
 import { optHandle } from './util';
 
-// The kernels' loops are built for AVX2 + FMA on x86-64; other x86 CPUs use the composed ops.
+// The kernels' loops are built for AVX-512 and for AVX2 + FMA on x86-64 (the loader picks one);
+// x86 CPUs without AVX2 use the composed ops.
 const supported = native.fusedKernelsSupported();
 let enabled = supported && process.env.DISABLE_COMPILE !== '1';
 
@@ -30,17 +31,10 @@ export const fusedRmsNorm = (x: Tensor, residual: Tensor | null, eps: number): T
 export const fusedSwiGLU = (gateUp: Tensor): Tensor => new Tensor(native.fusedSwiGLU(gateUp.handle));
 
 /**
- * qkv [B, S, H + 2·KV, D] → q [B, H, S, D], k and v [B, KV, S, D] in `dtype`, RoPE (rotate-half
- * tables cos, sin [≥S, D]) applied to q and k when given.
+ * softmax(q·kᵀ·scale)·v, non-causal, straight from the qkv projection [B, S, H + 2·KV, D]: q, k and v
+ * are its heads (query head h reads key/value head h / (H / KV)), RoPE (rotate-half tables cos,
+ * sin [≥S, D]) applied to q and k when given. Math in float32 (float64 for float64 qkv); out
+ * [B, S, H, D] in `dtype` (default: qkv's), rounded once at the end.
  */
-export function fusedSplitHeads(qkv: Tensor, numHeads: number, numKvHeads: number, cosSin: [Tensor, Tensor] | null, dtype: DType): [Tensor, Tensor, Tensor] {
-  const [q, k, v] = native.fusedSplitHeads(qkv.handle, numHeads, numKvHeads, optHandle(cosSin?.[0]), optHandle(cosSin?.[1]), dtype);
-  return [new Tensor(q), new Tensor(k), new Tensor(v)];
-}
-
-/**
- * softmax(q·kᵀ·scale)·v, non-causal: q, k, v [B, H, S, D] float32 (or float64) → [B, S, H, D] in
- * `dtype` (default: q's), rounded once at the end.
- */
-export const fusedAttention = (q: Tensor, k: Tensor, v: Tensor, scale: number, dtype: DType = q.dtype): Tensor =>
-  new Tensor(native.fusedAttention(q.handle, k.handle, v.handle, scale, dtype));
+export const fusedAttention = (qkv: Tensor, numHeads: number, numKvHeads: number, cosSin: [Tensor, Tensor] | null, scale: number, dtype: DType = qkv.dtype): Tensor =>
+  new Tensor(native.fusedAttention(qkv.handle, numHeads, numKvHeads, optHandle(cosSin?.[0]), optHandle(cosSin?.[1]), scale, dtype));
