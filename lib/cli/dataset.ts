@@ -1,5 +1,6 @@
 // `trm dataset arc|sudoku|maze|gen-sudoku|gen-maze …`: parses flags (the official builders' names,
-// kebab-case) from one table per command and calls the library. Never calls process.exit.
+// kebab-case) from one table per command and calls the library with them camelCased (the compiler
+// checks each table against the library's options). Never calls process.exit.
 import { DatasetError } from "../data/errors";
 import { closest, didYouMean } from '../util/suggest';
 import { buildArcDataset } from "../data/builders/arc";
@@ -20,16 +21,29 @@ interface Flag {
 
 interface Command {
   summary: string;
+  /** Kebab-case, as the official builders name them; the library's option is the camelCase name. */
   flags: Record<string, Flag>;
-  run(v: Record<string, Value | undefined>): void;
+  /** Called with each flag under its camelCase name, and `verbose` for not --quiet. */
+  run(options: Record<string, Value | undefined>): unknown;
+}
+
+/** "num-aug" → "numAug". */
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+/** The option names a flag table gives: camelCase, and --quiet as `verbose`. */
+type OptionNames<F> = { [K in keyof F]: K extends "quiet" ? "verbose" : CamelCase<K & string> }[keyof F];
+/** Compiles only when the flags name exactly the options (no flag without an option, no option without a flag). */
+type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? [] : ["an option has no flag", Exclude<B, A>]) : ["a flag names no option", Exclude<A, B>];
+
+function command<F extends Record<string, Flag>, O>(summary: string, flags: F, run: (options: O) => unknown, ..._: SameNames<OptionNames<F>, keyof O>): Command {
+  return { summary, flags, run: (options) => run(options as O) };
 }
 
 const quiet: Flag = { type: "bool", help: "no progress output on stderr", default: false };
 
 const COMMANDS: Record<string, Command> = {
-  arc: {
-    summary: "build an ARC-AGI dataset folder from Kaggle-format JSON",
-    flags: {
+  arc: command(
+    "build an ARC-AGI dataset folder from Kaggle-format JSON",
+    {
       "input-file-prefix": { type: "string", required: true, help: "prefix of <prefix>_<subset>_{challenges,solutions}.json" },
       "output-dir": { type: "string", required: true, help: "dataset folder to write" },
       subsets: { type: "list", required: true, help: "subset names, e.g. training evaluation concept" },
@@ -40,23 +54,11 @@ const COMMANDS: Record<string, Command> = {
       "puzzle-identifiers-start": { type: "int", default: 1, help: "first puzzle identifier (0 is <blank>)" },
       quiet,
     },
-    run: (v) => {
-      buildArcDataset({
-        inputFilePrefix: v["input-file-prefix"] as string,
-        outputDir: v["output-dir"] as string,
-        subsets: v.subsets as string[],
-        testSetName: v["test-set-name"] as string,
-        testSetName2: v["test-set-name2"] as string,
-        seed: v.seed as number,
-        numAug: v["num-aug"] as number,
-        puzzleIdentifiersStart: v["puzzle-identifiers-start"] as number,
-        verbose: !v.quiet,
-      });
-    },
-  },
-  sudoku: {
-    summary: "build a Sudoku dataset folder from train.csv/test.csv (source,q,a,rating)",
-    flags: {
+    buildArcDataset,
+  ),
+  sudoku: command(
+    "build a Sudoku dataset folder from train.csv/test.csv (source,q,a,rating)",
+    {
       "source-repo": { type: "string", required: true, help: "local folder holding train.csv and test.csv (nothing is downloaded)" },
       "output-dir": { type: "string", default: "data/sudoku-extreme-full", help: "dataset folder to write" },
       "subsample-size": { type: "int", help: "keep this many random train puzzles" },
@@ -65,21 +67,11 @@ const COMMANDS: Record<string, Command> = {
       seed: { type: "int", default: 0, help: "PRNG seed (the official builder is unseeded)" },
       quiet,
     },
-    run: (v) => {
-      buildSudokuDataset({
-        sourceRepo: v["source-repo"] as string,
-        outputDir: v["output-dir"] as string,
-        subsampleSize: v["subsample-size"] as number | undefined,
-        minDifficulty: v["min-difficulty"] as number | undefined,
-        numAug: v["num-aug"] as number,
-        seed: v.seed as number,
-        verbose: !v.quiet,
-      });
-    },
-  },
-  maze: {
-    summary: "build a Maze dataset folder from train.csv/test.csv (source,q,a,rating)",
-    flags: {
+    buildSudokuDataset,
+  ),
+  maze: command(
+    "build a Maze dataset folder from train.csv/test.csv (source,q,a,rating)",
+    {
       "source-repo": { type: "string", required: true, help: "local folder holding train.csv and test.csv (nothing is downloaded)" },
       "output-dir": { type: "string", default: "data/maze-30x30-hard-1k", help: "dataset folder to write" },
       "subsample-size": { type: "int", help: "keep this many random train mazes" },
@@ -87,20 +79,11 @@ const COMMANDS: Record<string, Command> = {
       seed: { type: "int", default: 0, help: "PRNG seed for --subsample-size" },
       quiet,
     },
-    run: (v) => {
-      buildMazeDataset({
-        sourceRepo: v["source-repo"] as string,
-        outputDir: v["output-dir"] as string,
-        subsampleSize: v["subsample-size"] as number | undefined,
-        aug: v.aug as boolean,
-        seed: v.seed as number,
-        verbose: !v.quiet,
-      });
-    },
-  },
-  "gen-sudoku": {
-    summary: "generate Sudoku puzzles with unique solutions as train.csv/test.csv",
-    flags: {
+    buildMazeDataset,
+  ),
+  "gen-sudoku": command(
+    "generate Sudoku puzzles with unique solutions as train.csv/test.csv",
+    {
       "output-dir": { type: "string", required: true, help: "folder for train.csv and test.csv" },
       size: { type: "int", default: 9, help: "4, 6 or 9" },
       "num-train": { type: "int", default: 1000, help: "train puzzles" },
@@ -109,21 +92,11 @@ const COMMANDS: Record<string, Command> = {
       seed: { type: "int", default: 0, help: "PRNG seed" },
       quiet,
     },
-    run: (v) => {
-      generateSudokuCsv({
-        outputDir: v["output-dir"] as string,
-        size: v.size as number,
-        numTrain: v["num-train"] as number,
-        numTest: v["num-test"] as number,
-        givens: v.givens as number | undefined,
-        seed: v.seed as number,
-        verbose: !v.quiet,
-      });
-    },
-  },
-  "gen-maze": {
-    summary: "generate mazes with their shortest path as train.csv/test.csv",
-    flags: {
+    generateSudokuCsv,
+  ),
+  "gen-maze": command(
+    "generate mazes with their shortest path as train.csv/test.csv",
+    {
       "output-dir": { type: "string", required: true, help: "folder for train.csv and test.csv" },
       size: { type: "int", default: 30, help: "side length" },
       "num-train": { type: "int", default: 1000, help: "train mazes" },
@@ -136,23 +109,19 @@ const COMMANDS: Record<string, Command> = {
       seed: { type: "int", default: 0, help: "PRNG seed" },
       quiet,
     },
-    run: (v) => {
-      generateMazeCsv({
-        outputDir: v["output-dir"] as string,
-        size: v.size as number,
-        numTrain: v["num-train"] as number,
-        numTest: v["num-test"] as number,
-        minPathLength: v["min-path-length"] as number,
-        style: v.style as "carved" | "random",
-        wallDensity: v["wall-density"] as number | undefined,
-        loopFraction: v["loop-fraction"] as number,
-        uniquePath: v["unique-path"] as boolean,
-        seed: v.seed as number,
-        verbose: !v.quiet,
-      });
-    },
-  },
+    generateMazeCsv,
+  ),
 };
+
+/** Flag values as library options: camelCase names (--num-aug → numAug), --quiet as `verbose: false`. */
+function toOptions(values: Record<string, Value | undefined>): Record<string, Value | undefined> {
+  const options: Record<string, Value | undefined> = {};
+  for (const [flag, value] of Object.entries(values)) {
+    if (flag === "quiet") options.verbose = !value;
+    else options[flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = value;
+  }
+  return options;
+}
 
 /** A usage mistake: reported with the command's usage hint, exit status 2. */
 class UsageError extends Error {}
@@ -251,7 +220,7 @@ export async function runDatasetCommand(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    cmd.run(parseFlags(name, cmd, rest));
+    cmd.run(toOptions(parseFlags(name, cmd, rest)));
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

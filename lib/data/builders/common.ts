@@ -5,6 +5,8 @@ import * as path from "path";
 import { DatasetError } from "../errors";
 import { NpyRowWriter, writeNpy } from "../npy";
 import { PuzzleDatasetMetadata, writeMetadata } from "../metadata";
+import { progress } from "../progress";
+import { Rng } from "../random";
 
 /** A row-major 2-D grid of small non-negative values. */
 export interface Grid {
@@ -156,6 +158,49 @@ export function writeSplitMetadata(
   fs.mkdirSync(splitDir, { recursive: true });
   writeMetadata(path.join(splitDir, "dataset.json"), metadata);
   return metadata;
+}
+
+/** The source rows a split is built from: all of them, or for train `subsampleSize` drawn at random. */
+export function splitOrder(setName: "train" | "test", count: number, subsampleSize: number | undefined, rng: Rng): Int32Array {
+  if (setName === "train" && subsampleSize !== undefined && subsampleSize < count) return rng.choiceWithoutReplacement(count, subsampleSize);
+  return Int32Array.from({ length: count }, (_, i) => i);
+}
+
+/** One Sudoku or Maze split: `<saveDir>/all__*.npy` and its dataset.json. */
+export interface SingleExampleSplit {
+  saveDir: string;
+  /** Progress bar label, e.g. "sudoku train". */
+  label: string;
+  seqLen: number;
+  vocabSize: number;
+  verbose: boolean;
+  /** Source rows, in the order written (see splitOrder). */
+  order: Int32Array;
+  /** [input, label] tokens of each variant of a source row: the row itself, then its augmentations. */
+  variants: (row: number) => Array<[Uint8Array, Uint8Array]>;
+}
+
+/**
+ * Writes a split of single-example puzzles as the official Sudoku and Maze builders do: each source
+ * row becomes one group of its variants, each variant one puzzle with the blank identifier; the
+ * metadata keeps the official mean_puzzle_examples 1 and total_puzzles = groups (not variants).
+ */
+export function writeSingleExampleSplit(split: SingleExampleSplit): SetStats {
+  const writer = new SetWriter(split.saveDir, "all", split.seqLen);
+  const bar = progress(split.label, split.order.length, { enabled: split.verbose });
+  split.order.forEach((row, k) => {
+    for (const [input, label] of split.variants(row)) {
+      writer.addExample(input, label);
+      writer.endPuzzle(0);
+    }
+    writer.endGroup();
+    bar.tick(k + 1);
+  });
+  bar.done();
+  const stats = writer.close();
+  const base = { pad_id: 0, ignore_label_id: 0, blank_identifier_id: 0, vocab_size: split.vocabSize, seq_len: split.seqLen, num_puzzle_identifiers: 1 };
+  writeSplitMetadata(split.saveDir, base, { all: stats }, { mean_puzzle_examples: 1, total_puzzles: stats.totalGroups });
+  return stats;
 }
 
 /** identifiers.json: index = puzzle identifier, value = puzzle name ("<blank>" for 0 / unused). */

@@ -4,9 +4,8 @@
 import * as path from "path";
 import { DatasetError } from "../errors";
 import { Rng } from "../random";
-import { progress } from "../progress";
 import { readPuzzleCsv } from "../csv";
-import { ByteRows, SetStats, SetWriter, dihedralTransform, resolveSourceCsv, writeIdentifiers, writeSplitMetadata } from "./common";
+import { ByteRows, SetStats, dihedralTransform, resolveSourceCsv, splitOrder, writeIdentifiers, writeSingleExampleSplit } from "./common";
 
 export const CHARSET = "# SGo";
 
@@ -59,36 +58,20 @@ function convertSubset(setName: "train" | "test", config: MazeBuildConfig, rng: 
   }
   if (!inputs || !labels) throw new DatasetError("no mazes in file", { file });
 
-  let order: Int32Array = Int32Array.from({ length: inputs.length }, (_, i) => i);
-  if (setName === "train" && config.subsampleSize !== undefined && config.subsampleSize < inputs.length) {
-    order = rng.choiceWithoutReplacement(inputs.length, config.subsampleSize);
-  }
   const numTransforms = setName === "train" && config.aug ? 8 : 1;
-
-  const saveDir = path.join(config.outputDir, setName);
-  const writer = new SetWriter(saveDir, "all", side * side);
-  const bar = progress(`maze ${setName}`, order.length, { enabled: config.verbose ?? true });
-  order.forEach((idx, k) => {
-    const inp = { rows: side, cols: side, data: inputs!.get(idx) };
-    const out = { rows: side, cols: side, data: labels!.get(idx) };
-    for (let t = 0; t < numTransforms; t++) {
-      writer.addExample(dihedralTransform(inp, t).data, dihedralTransform(out, t).data);
-      writer.endPuzzle(0);
-    }
-    writer.endGroup();
-    bar.tick(k + 1);
+  return writeSingleExampleSplit({
+    saveDir: path.join(config.outputDir, setName),
+    label: `maze ${setName}`,
+    seqLen: side * side,
+    vocabSize: CHARSET.length + 1, // PAD + charset
+    verbose: config.verbose ?? true,
+    order: splitOrder(setName, inputs.length, config.subsampleSize, rng),
+    variants: (row) => {
+      const input = { rows: side, cols: side, data: inputs!.get(row) };
+      const label = { rows: side, cols: side, data: labels!.get(row) };
+      return Array.from({ length: numTransforms }, (_, t): [Uint8Array, Uint8Array] => [dihedralTransform(input, t).data, dihedralTransform(label, t).data]);
+    },
   });
-  bar.done();
-  const stats = writer.close();
-  writeSplitMetadata(saveDir, {
-    pad_id: 0,
-    ignore_label_id: 0,
-    blank_identifier_id: 0,
-    vocab_size: CHARSET.length + 1, // PAD + charset
-    seq_len: side * side,
-    num_puzzle_identifiers: 1,
-  }, { all: stats }, { mean_puzzle_examples: 1, total_puzzles: stats.totalGroups }); // official values
-  return stats;
 }
 
 export function buildMazeDataset(config: MazeBuildConfig): Record<"train" | "test", SetStats> {

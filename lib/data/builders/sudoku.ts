@@ -5,10 +5,9 @@
 import * as path from "path";
 import { DatasetError } from "../errors";
 import { Rng } from "../random";
-import { progress } from "../progress";
 import { readPuzzleCsv } from "../csv";
 import { boxShape } from "../sudoku_grid";
-import { ByteRows, SetStats, SetWriter, resolveSourceCsv, writeIdentifiers, writeSplitMetadata } from "./common";
+import { ByteRows, SetStats, resolveSourceCsv, splitOrder, writeIdentifiers, writeSingleExampleSplit } from "./common";
 
 export interface SudokuBuildConfig {
   /** Local folder with train.csv and test.csv (official: a hub repo id). */
@@ -89,43 +88,22 @@ function convertSubset(setName: "train" | "test", config: SudokuBuildConfig, rng
   }
   if (!inputs || !labels) throw new DatasetError("no puzzles left after --min-difficulty filtering", { file });
 
-  let order: Int32Array = Int32Array.from({ length: inputs.length }, (_, i) => i);
-  if (setName === "train" && config.subsampleSize !== undefined && config.subsampleSize < inputs.length) {
-    order = rng.choiceWithoutReplacement(inputs.length, config.subsampleSize);
-  }
   const numAug = setName === "train" ? (config.numAug ?? 0) : 0;
-
-  const saveDir = path.join(config.outputDir, setName);
-  const writer = new SetWriter(saveDir, "all", n * n);
   const toTokens = (x: Uint8Array) => x.map((v) => v + 1);
-  const bar = progress(`sudoku ${setName}`, order.length, { enabled: config.verbose ?? true });
-  order.forEach((idx, k) => {
-    const origInp = inputs!.get(idx);
-    const origOut = labels!.get(idx);
-    for (let a = 0; a <= numAug; a++) {
-      const [inp, out] = a === 0 ? [origInp, origOut] : shuffleSudoku(origInp, origOut, n, rng);
-      writer.addExample(toTokens(inp), toTokens(out));
-      writer.endPuzzle(0); // one example per puzzle, all with the blank identifier
-    }
-    writer.endGroup();
-    bar.tick(k + 1);
+  return writeSingleExampleSplit({
+    saveDir: path.join(config.outputDir, setName),
+    label: `sudoku ${setName}`,
+    seqLen: n * n,
+    vocabSize: n + 2, // PAD + blank + digits 1..n
+    verbose: config.verbose ?? true,
+    order: splitOrder(setName, inputs.length, config.subsampleSize, rng),
+    variants: (row) => {
+      const [input, label] = [inputs!.get(row), labels!.get(row)];
+      const variants: Array<[Uint8Array, Uint8Array]> = [[input, label]];
+      for (let a = 1; a <= numAug; a++) variants.push(shuffleSudoku(input, label, n, rng));
+      return variants.map(([i, o]): [Uint8Array, Uint8Array] => [toTokens(i), toTokens(o)]);
+    },
   });
-  bar.done();
-  const stats = writer.close();
-  writeSplitMetadata(saveDir, {
-    pad_id: 0,
-    ignore_label_id: 0,
-    blank_identifier_id: 0,
-    vocab_size: n + 2, // PAD + blank + digits 1..n
-    seq_len: n * n,
-    num_puzzle_identifiers: 1,
-  }, { all: stats }, {
-    // Official values kept for interchange: mean 1 and total_puzzles = number of groups
-    // (not of augmented puzzles).
-    mean_puzzle_examples: 1,
-    total_puzzles: stats.totalGroups,
-  });
-  return stats;
 }
 
 export function buildSudokuDataset(config: SudokuBuildConfig): Record<"train" | "test", SetStats> {
