@@ -371,12 +371,14 @@ TRM_SIMD void StoreHeadGrad(const Heads& x, const T* grad, int64_t b, int64_t he
   }
 }
 
-// softmax(q·kᵀ·scale)·v straight from the qkv projection [B, S, H + 2·KV, D]: RoPE is applied to q
-// and k as each thread loads its (batch, key/value head) block, so no q, k, v tensors exist. Math
-// in float (double for double qkv); out [B, S, H, D] in out_dtype, rounded once. The probabilities
-// [B, H, S, S] go to *probs when the backward needs them; otherwise they stay one S×S block.
-at::Tensor AttentionForward(const at::Tensor& qkv, const Heads& x, const at::Tensor& cos, const at::Tensor& sin, double scale,
-                            c10::ScalarType out_dtype, at::Tensor* probs) {
+// softmax(q·kᵀ·scale)·v straight from the qkv projection [B, S, H + 2·KV, D] (contiguous): RoPE
+// (float32 tables cos, sin, or undefined) is applied to q and k as each thread loads its (batch,
+// key/value head) block, so no q, k, v tensors exist. Math in float (double for double qkv); out
+// [B, S, H, D] in out_dtype, rounded once. The probabilities [B, H, S, S] go to *probs when the
+// backward needs them; otherwise they stay one S×S block.
+at::Tensor AttentionForward(const at::Tensor& qkv, int64_t H, int64_t KV, const at::Tensor& cos, const at::Tensor& sin,
+                            double scale, c10::ScalarType out_dtype, at::Tensor* probs) {
+  const Heads x{qkv.size(0), qkv.size(1), H, KV, qkv.size(3)};
   at::Tensor out = at::empty({x.B, x.S, x.H, x.D}, qkv.options().dtype(out_dtype));
   const auto compute = qkv.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   if (probs) *probs = at::empty({x.B, x.H, x.S, x.S}, qkv.options().dtype(compute));
@@ -413,17 +415,15 @@ at::Tensor AttentionForward(const at::Tensor& qkv, const Heads& x, const at::Ten
 }
 
 struct Attention : torch::autograd::Function<Attention> {
-  // AttentionForward, saving qkv and the probabilities; the backward reloads q, k, v from qkv.
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& qkv_in, int64_t H, int64_t KV,
+  // AttentionForward (same arguments, the tables optional), saving qkv and the probabilities; the
+  // backward reloads q, k, v from qkv.
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& qkv, int64_t H, int64_t KV,
                             const c10::optional<at::Tensor>& cos_in, const c10::optional<at::Tensor>& sin_in, double scale,
                             c10::ScalarType out_dtype) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    const at::Tensor qkv = qkv_in.contiguous();
-    const at::Tensor cos = cos_in ? cos_in->to(at::kFloat).contiguous() : at::Tensor();
-    const at::Tensor sin = sin_in ? sin_in->to(at::kFloat).contiguous() : at::Tensor();
-    const Heads x{qkv.size(0), qkv.size(1), H, KV, qkv.size(3)};
+    const at::Tensor cos = cos_in.value_or(at::Tensor()), sin = sin_in.value_or(at::Tensor());
     at::Tensor probs;
-    at::Tensor out = AttentionForward(qkv, x, cos, sin, scale, out_dtype, &probs);
+    at::Tensor out = AttentionForward(qkv, H, KV, cos, sin, scale, out_dtype, &probs);
     ctx->save_for_backward({qkv, cos, sin, probs});
     ctx->saved_data["heads"] = c10::IValue(std::vector<int64_t>{H, KV});
     ctx->saved_data["scale"] = scale;
@@ -529,14 +529,15 @@ Napi::Value FusedAttention(const Napi::CallbackInfo& info) {
   if (out != at::kFloat && out != at::kDouble && out != at::kBFloat16) {
     throw std::invalid_argument("attention: output dtype must be float32, float64 or bfloat16");
   }
+  const at::Tensor x = qkv.contiguous();
+  auto table = [](const at::Tensor& t) { return t.defined() ? t.to(at::kFloat).contiguous() : t; };
+  const at::Tensor c = table(cos), s = table(sin);
   // Under noGrad (most of the ACT cycles) nothing is saved, so the probabilities need no tensor.
-  if (!torch::autograd::GradMode::is_enabled() || !qkv.requires_grad()) {
-    const Heads x{qkv.size(0), qkv.size(1), H, KV, qkv.size(3)};
-    const at::Tensor c = cos.defined() ? cos.to(at::kFloat).contiguous() : cos, s = sin.defined() ? sin.to(at::kFloat).contiguous() : sin;
-    return NewTensor(info.Env(), AttentionForward(qkv.contiguous(), x, c, s, scale, out, nullptr));
+  if (!torch::autograd::GradMode::is_enabled() || !x.requires_grad()) {
+    return NewTensor(info.Env(), AttentionForward(x, H, KV, c, s, scale, out, nullptr));
   }
   auto opt = [](const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; };
-  return NewTensor(info.Env(), Attention::apply(qkv, H, KV, opt(cos), opt(sin), scale, out));
+  return NewTensor(info.Env(), Attention::apply(x, H, KV, opt(c), opt(s), scale, out));
 }
 
 Napi::Value FusedKernelsSupported(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), SimdSupported()); }

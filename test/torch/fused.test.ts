@@ -81,8 +81,8 @@ describe('fused kernels', () => {
         const x = torch.randn([4, 9, 32]).mul(2);
         const r = torch.randn([4, 9, 32]);
         const gu = torch.randn([4, 9, 64]).mul(2);
-        const qkv = torch.randn([4, 9, 12, 8]).mul(2);
-        const gqa = torch.randn([2, 9, 8, 8]).mul(2);
+        const qkv = torch.randn([4, 9, 12, 8]);
+        const gqa = torch.randn([2, 9, 8, 8]);
         const cs = rope(8, 9);
         const cases: Array<[string, (...xs: Tensor[]) => Tensor, (...xs: Tensor[]) => Tensor, Tensor[]]> = [
           ['rmsNorm', (a, b) => torch.fusedRmsNorm(a, b, 1e-5), (a, b) => composed.rmsNorm(a, b, 1e-5), [x, r]],
@@ -92,9 +92,7 @@ describe('fused kernels', () => {
           ['attention, 2 key/value heads', (a) => torch.fusedAttention(a, 4, 2, cs, 1 / Math.sqrt(8)), (a) => composed.attention(a, 4, 2, cs), [gqa]],
         ];
         for (const [name, fused, reference, inputs] of cases) {
-          const expected = reference(...inputs);
-          const scale = Math.max(1, expected.abs().max().item()); // float32 rounding is relative
-          assert.ok(maxDiff(fused(...inputs), expected) < 2e-6 * scale, `${name} forward: ${maxDiff(fused(...inputs), expected)}`);
+          assert.ok(maxDiff(fused(...inputs), reference(...inputs)) < 2e-6, `${name} forward`);
           const [gf, gr] = [grads(fused, inputs), grads(reference, inputs)];
           gf.forEach((g, i) => assert.ok(maxDiff(g, gr[i]) < 1e-5, `${name} gradient ${i}: ${maxDiff(g, gr[i])}`));
         }
