@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/allocator.cc",
+        "native/attention.cc",
         "native/autograd.cc",
         "native/data.cc",
         "native/jit.cc",

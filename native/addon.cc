@@ -88,6 +88,10 @@ const at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i) {
   return GetState(info.Env()).tensors.Get(info[i].As<Napi::Number>().Int64Value());
 }
 
+at::Tensor OptionalTensorArg(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].IsNull() || info[i].IsUndefined() ? at::Tensor() : TensorArg(info, i);
+}
+
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   Expect(info[i].IsNumber(), what, "an integer");
   return info[i].As<Napi::Number>().Int64Value();
@@ -188,6 +192,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitJit(env, exports);
   InitDistributed(env, exports);
   InitKernels(env, exports);
+  InitAttention(env, exports);
   return exports;
 }
 

@@ -93,6 +93,7 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
 
 // Argument helpers: each names what was wrong.
 const at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i);
+at::Tensor OptionalTensorArg(const Napi::CallbackInfo& info, size_t i);  // undefined for null or undefined
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* what);
@@ -119,6 +120,7 @@ void InitData(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitJit(Napi::Env env, Napi::Object exports);
 void InitDistributed(Napi::Env env, Napi::Object exports);
+void InitAttention(Napi::Env env, Napi::Object exports);
 void InitKernels(Napi::Env env, Napi::Object exports);
 void InstallAllocator();
 

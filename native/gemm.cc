@@ -61,15 +61,6 @@ namespace trm {
 
 const char* Float32GemmBackend() { return GetRoute().dnnl ? "onednn" : "blas"; }
 
-void RowMajorSgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  const Route& route = GetRoute();
-  if (route.dnnl && route.dnnl(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0) return;
-  // Column-major view of the same product: Cᵀ = op(B)ᵀ·op(A)ᵀ.
-  const int M = static_cast<int>(n), N = static_cast<int>(m), K = static_cast<int>(k);
-  const int la = static_cast<int>(ldb), lb = static_cast<int>(lda), lc = static_cast<int>(ldc);
-  route.blas(&transb, &transa, &M, &N, &K, &alpha, b, &la, a, &lb, &beta, c, &lc);
-}
 uint64_t Float32GemmCalls() { return calls.load(std::memory_order_relaxed); }
 
 }  // namespace trm

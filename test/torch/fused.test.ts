@@ -1,4 +1,4 @@
-// The fused kernels (native/kernels.cc) against the composed ops they replace: gradients against
+// The fused kernels (native/kernels.cc, native/attention.cc) against the composed ops they replace: gradients against
 // finite differences in float64, forward and backward equal to the composed ops in float32, the
 // same bfloat16 rounding, bad input, and the DISABLE_COMPILE=1 switch.
 import * as assert from 'assert';
@@ -84,12 +84,17 @@ describe('fused kernels', () => {
         const qkv = torch.randn([4, 9, 12, 8]);
         const gqa = torch.randn([2, 9, 8, 8]);
         const cs = rope(8, 9);
+        // longer rows: whole vectors and a masked tail, every register tile shape
+        const long = torch.randn([2, 70, 6, 32]);
+        const mid = torch.randn([2, 37, 6, 8]);
         const cases: Array<[string, (...xs: Tensor[]) => Tensor, (...xs: Tensor[]) => Tensor, Tensor[]]> = [
           ['rmsNorm', (a, b) => torch.fusedRmsNorm(a, b, 1e-5), (a, b) => composed.rmsNorm(a, b, 1e-5), [x, r]],
           ['swiglu', (a) => torch.fusedSwiGLU(a), (a) => composed.swiglu(a), [gu]],
           ['attention', (a) => torch.fusedAttention(a, 4, 4, cs, 1 / Math.sqrt(8)), (a) => composed.attention(a, 4, 4, cs), [qkv]],
           ['attention without RoPE', (a) => torch.fusedAttention(a, 4, 4, null, 1 / Math.sqrt(8)), (a) => composed.attention(a, 4, 4, null), [qkv]],
           ['attention, 2 key/value heads', (a) => torch.fusedAttention(a, 4, 2, cs, 1 / Math.sqrt(8)), (a) => composed.attention(a, 4, 2, cs), [gqa]],
+          ['attention, 70 positions', (a) => torch.fusedAttention(a, 2, 2, rope(32, 70), 1 / Math.sqrt(32)), (a) => composed.attention(a, 2, 2, rope(32, 70)), [long]],
+          ['attention, 37 positions', (a) => torch.fusedAttention(a, 2, 2, rope(8, 37), 1 / Math.sqrt(8)), (a) => composed.attention(a, 2, 2, rope(8, 37)), [mid]],
         ];
         for (const [name, fused, reference, inputs] of cases) {
           assert.ok(maxDiff(fused(...inputs), reference(...inputs)) < 2e-6, `${name} forward`);
@@ -152,6 +157,18 @@ describe('fused kernels', () => {
       assert.throws(() => torch.fusedAttention(torch.ones([2, 3, 6, 4], { dtype: 'int64' }), 2, 2, null, 0.5), /attention: expected a floating-point CPU tensor for qkv/);
       assert.throws(() => torch.fusedAttention(torch.randn([2, 3, 6, 4]), 2, 2, null, 0.5, 'int32'), /attention: output dtype must be float32, float64 or bfloat16/);
     }));
+
+  it('the paths for CPUs without AVX-512 (TRM_NO_AVX512=1) pass the same checks', function () {
+    if (process.env.TRM_NO_AVX512) this.skip(); // already in that child
+    this.timeout(120000);
+    const mocha = require.resolve('mocha/bin/mocha.js');
+    const r = spawnSync(process.execPath, [mocha, '--no-config', '--require', 'dist/test/helpers/settle.js', '--grep', 'equal to the composed ops|finite differences', __filename], {
+      env: { ...process.env, TRM_NO_AVX512: '1' },
+      encoding: 'utf8',
+    });
+    assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /5 passing/);
+  });
 
   it('DISABLE_COMPILE=1 turns them off: the blocks run the composed ops', () => {
     const script = "const { torch } = require('./dist/lib'); console.log(JSON.stringify(torch.fusedKernels()));";
