@@ -147,12 +147,17 @@ TRM_AVX512 void ExpRowsWide(float* p, int64_t rows, int64_t n, int64_t ld, float
   const int64_t whole = n / L * L;
   const VecBits<float> tail = LaneIndex() < static_cast<int32_t>(n - whole);
   const V lowest = V{} - std::numeric_limits<float>::infinity();
+  // Two passes, the row maxima first (into inv), so no row waits on its own reductions.
   for (int64_t i = 0; i < rows; ++i) {
-    float* row = p + i * ld;
+    const float* row = p + i * ld;
     V vmax = lowest;
     for (int64_t j = 0; j < whole; j += L) vmax = Max(vmax, Load<V>(row + j));
     if (whole < n) vmax = Max(vmax, tail ? Load<V>(row + whole) : lowest);
-    const V max = V{} + MaxLanes(vmax);
+    inv[i] = MaxLanes(vmax);
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = p + i * ld;
+    const V max = V{} + inv[i];
     V sum{};
     for (int64_t j = 0; j < whole; j += L) {
       const V e = Exp(Load<V>(row + j) - max);
@@ -224,11 +229,66 @@ struct Heads {
 // took a third of the loads' time).
 constexpr int64_t kRowsAhead = 20;
 
+// LoadHead and StoreHeadGrad below as explicit AVX-512 vectors, for float and bfloat16 heads of a
+// multiple of 32 values (each half of a row whole vectors): the loops GCC vectorizes spent more
+// on each 32-value row's setup than on its arithmetic.
+template <typename in_t>
+TRM_AVX512 void LoadHeadWide(const Heads& x, const in_t* qkv, int64_t b, int64_t head, const float* cos, const float* sin,
+                             float* out, int64_t ld) {
+  using V = Vec<float>;
+  constexpr int64_t L = kLanes<float>;
+  const int64_t D = x.D, h = D / 2;
+  for (int64_t t = 0; t < x.S; ++t) {
+    if (t + kRowsAhead < x.S) __builtin_prefetch(qkv + x.Row(b, t + kRowsAhead, head));
+    const in_t* row = qkv + x.Row(b, t, head);
+    float* o = out + t * ld;
+    if (!cos) {
+      for (int64_t d = 0; d < D; d += L) Store(o + d, LoadFloats(row + d));
+      continue;
+    }
+    const float *c = cos + t * D, *s = sin + t * D;
+    for (int64_t d = 0; d < h; d += L) {
+      const V x1 = LoadFloats(row + d), x2 = LoadFloats(row + h + d);
+      Store(o + d, RoundTo(row, x1 * Load<V>(c + d) + -x2 * Load<V>(s + d)));
+      Store(o + h + d, RoundTo(row, x2 * Load<V>(c + h + d) + x1 * Load<V>(s + h + d)));
+    }
+  }
+}
+
+template <typename in_t>
+TRM_AVX512 void StoreHeadGradWide(const Heads& x, const float* grad, int64_t ld, int64_t b, int64_t head, const float* cos,
+                                  const float* sin, in_t* dqkv) {
+  using V = Vec<float>;
+  constexpr int64_t L = kLanes<float>;
+  const int64_t D = x.D, h = D / 2;
+  for (int64_t t = 0; t < x.S; ++t) {
+    if (t + kRowsAhead < x.S) __builtin_prefetch(dqkv + x.Row(b, t + kRowsAhead, head), /*rw=*/1);
+    in_t* row = dqkv + x.Row(b, t, head);
+    const float* g = grad + t * ld;
+    if (!cos) {
+      for (int64_t d = 0; d < D; d += L) StoreRounded(row + d, Load<V>(g + d));
+      continue;
+    }
+    const float *c = cos + t * D, *s = sin + t * D;
+    for (int64_t d = 0; d < h; d += L) {
+      const V g1 = Load<V>(g + d), g2 = Load<V>(g + h + d);
+      StoreRounded(row + d, g1 * Load<V>(c + d) + g2 * Load<V>(s + h + d));
+      StoreRounded(row + h + d, g2 * Load<V>(c + h + d) + -g1 * Load<V>(s + d));
+    }
+  }
+}
+
+template <typename in_t, typename T>
+constexpr bool kWideHeads = std::is_same_v<T, float> && (std::is_same_v<in_t, float> || std::is_same_v<in_t, c10::BFloat16>);
+
 // Head `head` of batch b as S rows of D values (ld apart) in the compute type, RoPE applied when
 // `cos` is given.
 template <typename in_t, typename T>
 TRM_SIMD void LoadHead(const Heads& x, const in_t* qkv, int64_t b, int64_t head, const float* cos, const float* sin, T* out,
                        int64_t ld) {
+  if constexpr (kWideHeads<in_t, T>) {
+    if (WideSimd() && x.D % (2 * kLanes<float>) == 0) return LoadHeadWide(x, qkv, b, head, cos, sin, out, ld);
+  }
   for (int64_t t = 0; t < x.S; ++t) {
     if (t + kRowsAhead < x.S) __builtin_prefetch(qkv + x.Row(b, t + kRowsAhead, head));
     RotateRow<in_t, T>(qkv + x.Row(b, t, head), cos ? cos + t * x.D : nullptr, sin ? sin + t * x.D : nullptr, out + t * ld, x.D);
@@ -239,6 +299,9 @@ TRM_SIMD void LoadHead(const Heads& x, const in_t* qkv, int64_t b, int64_t head,
 template <typename in_t, typename T>
 TRM_SIMD void StoreHeadGrad(const Heads& x, const T* grad, int64_t ld, int64_t b, int64_t head, const float* cos,
                             const float* sin, in_t* dqkv) {
+  if constexpr (kWideHeads<in_t, T>) {
+    if (WideSimd() && x.D % (2 * kLanes<float>) == 0) return StoreHeadGradWide(x, grad, ld, b, head, cos, sin, dqkv);
+  }
   for (int64_t t = 0; t < x.S; ++t) {
     if (t + kRowsAhead < x.S) __builtin_prefetch(dqkv + x.Row(b, t + kRowsAhead, head), /*rw=*/1);
     RotateRowBackward<in_t, T>(grad + t * ld, cos ? cos + t * x.D : nullptr, sin ? sin + t * x.D : nullptr, dqkv + x.Row(b, t, head), x.D);

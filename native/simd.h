@@ -148,4 +148,27 @@ __attribute__((always_inline)) inline float SumLanes(Vec<float> v) {
   return ReduceLanes(v, [](Vec<float> a, Vec<float> b) { return a + b; });
 }
 
+// 16 floats or bfloat16 values as a float vector, and back, rounding as Round does (AVX-512 only).
+__attribute__((always_inline)) inline Vec<float> LoadFloats(const float* p) { return Load<Vec<float>>(p); }
+__attribute__((always_inline)) inline Vec<float> LoadFloats(const c10::BFloat16* p) {
+  typedef uint16_t Halves __attribute__((vector_size(32)));
+  return reinterpret_cast<Vec<float>>(__builtin_convertvector(Load<Halves>(p), VecBits<float>) << 16);
+}
+__attribute__((always_inline)) inline VecBits<float> BFloat16Bits(Vec<float> v) {  // in the low halves
+  typedef uint32_t Words __attribute__((vector_size(64)));
+  const Words bits = reinterpret_cast<Words>(v);
+  const Words rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+  return reinterpret_cast<VecBits<float>>(v != v ? Words{} + 0x7FC0u : rounded);
+}
+__attribute__((always_inline)) inline void StoreRounded(float* p, Vec<float> v) { Store(p, v); }
+__attribute__((always_inline)) inline void StoreRounded(c10::BFloat16* p, Vec<float> v) {
+  typedef uint16_t Halves __attribute__((vector_size(32)));
+  Store(p, __builtin_convertvector(BFloat16Bits(v), Halves));
+}
+// v rounded to the precision of T (given by a pointer's type), as a float vector.
+__attribute__((always_inline)) inline Vec<float> RoundTo(const float*, Vec<float> v) { return v; }
+__attribute__((always_inline)) inline Vec<float> RoundTo(const c10::BFloat16*, Vec<float> v) {
+  return reinterpret_cast<Vec<float>>(BFloat16Bits(v) << 16);
+}
+
 }  // namespace trm

@@ -131,6 +131,16 @@ describe('fused kernels', () => {
           return g;
         });
         assert.strictEqual(maxDiff(g16, g32), 0, 'the bf16 output passes its gradient through unchanged');
+        // a head of 32 (whole AVX-512 vectors: RoPE and its gradient as explicit vectors)
+        const wide = torch.randn([2, 70, 6, 32]).to('bfloat16');
+        const [fused, reference] = [torch.fusedAttention(wide, 2, 2, rope(32, 70), 1 / Math.sqrt(32), 'float32'), composed.attention(wide, 2, 2, rope(32, 70))];
+        assert.ok(maxDiff(fused, reference) < 2e-6, `head of 32: ${maxDiff(fused, reference)}`);
+        const [gf, gr] = [
+          grads((a) => torch.fusedAttention(a, 2, 2, rope(32, 70), 1 / Math.sqrt(32)).to('float32'), [wide]),
+          grads((a) => composed.attention(a, 2, 2, rope(32, 70)).to('bfloat16').to('float32'), [wide]),
+        ];
+        const largest = torch.tidy(() => gr[0].abs().max().item());
+        assert.ok(maxDiff(gf[0], gr[0]) <= 2 ** -7 * largest, `head of 32, gradient: ${maxDiff(gf[0], gr[0])} (one bf16 step at ${largest})`);
       }));
   });
 
