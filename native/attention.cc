@@ -2,8 +2,9 @@
 // straight from the qkv projection [B, S, H + 2·KV, D], RoPE applied to q and k as they load (no
 // rotate-half concatenations, no q, k, v tensors), one (batch, key/value head) per thread, output
 // written straight into the [B, S, H, D] layout o_proj reads. The per-head products are small
-// (97×97×32 for Sudoku) and run as register tiles on the calling thread: a BLAS call per product
-// cost more than its arithmetic. Math in float (double for double inputs); the output rounds once.
+// (97×97×32 for Sudoku) and run as register tiles on the calling thread, over blocks padded to
+// whole vectors (as fast as a oneDNN call per product, and the softmax and RoPE loops then run
+// whole vectors too). Math in float (double for double inputs); the output rounds once.
 // SPEC §11: this build's bmm loops over matrices, and TorchScript does not fuse on the CPU.
 #pragma GCC optimize("O3", "no-trapping-math", "no-math-errno")
 
