@@ -195,6 +195,7 @@ TRM_SIMD void ExpRows(T* p, int64_t rows, int64_t n, int64_t ld, T* inv) {
   }
 }
 
+// Each of `rows` rows (ld apart) of n values times scale[row].
 template <typename T>
 TRM_SIMD void ScaleRows(T* p, int64_t rows, int64_t n, int64_t ld, const T* scale) {
   for (int64_t i = 0; i < rows; ++i) {
@@ -281,6 +282,7 @@ TRM_AVX512 void StoreHeadGradWide(const Heads& x, const float* grad, int64_t ld,
 
 template <typename in_t, typename T>
 constexpr bool kWideHeads = std::is_same_v<T, float> && (std::is_same_v<in_t, float> || std::is_same_v<in_t, c10::BFloat16>);
+bool WideHeads(const Heads& x) { return WideSimd() && x.D % (2 * kLanes<float>) == 0; }
 
 // Head `head` of batch b as S rows of D values (ld apart) in the compute type, RoPE applied when
 // `cos` is given.
@@ -288,7 +290,7 @@ template <typename in_t, typename T>
 TRM_SIMD void LoadHead(const Heads& x, const in_t* qkv, int64_t b, int64_t head, const float* cos, const float* sin, T* out,
                        int64_t ld) {
   if constexpr (kWideHeads<in_t, T>) {
-    if (WideSimd() && x.D % (2 * kLanes<float>) == 0) return LoadHeadWide(x, qkv, b, head, cos, sin, out, ld);
+    if (WideHeads(x)) return LoadHeadWide(x, qkv, b, head, cos, sin, out, ld);
   }
   for (int64_t t = 0; t < x.S; ++t) {
     if (t + kRowsAhead < x.S) __builtin_prefetch(qkv + x.Row(b, t + kRowsAhead, head));
@@ -301,7 +303,7 @@ template <typename in_t, typename T>
 TRM_SIMD void StoreHeadGrad(const Heads& x, const T* grad, int64_t ld, int64_t b, int64_t head, const float* cos,
                             const float* sin, in_t* dqkv) {
   if constexpr (kWideHeads<in_t, T>) {
-    if (WideSimd() && x.D % (2 * kLanes<float>) == 0) return StoreHeadGradWide(x, grad, ld, b, head, cos, sin, dqkv);
+    if (WideHeads(x)) return StoreHeadGradWide(x, grad, ld, b, head, cos, sin, dqkv);
   }
   for (int64_t t = 0; t < x.S; ++t) {
     if (t + kRowsAhead < x.S) __builtin_prefetch(dqkv + x.Row(b, t + kRowsAhead, head), /*rw=*/1);
@@ -336,6 +338,14 @@ struct HeadBlocks {
   HeadBlocks(int64_t S_, int64_t D_, bool transposed_v)
       : S(S_), D(D_), Sp(Padded<T>(S_)), Dp(Padded<T>(D_)), q(S * Dp), k(S * Dp), v(S * Dp), kt(D * Sp), vt(transposed_v ? D * Sp : 0) {}
   std::vector<T> Rows() const { return std::vector<T>(S * Dp); }  // another [S, Dp] block
+  // Key/value head g of batch b: k with RoPE and kᵀ, v, and vᵀ where kept.
+  template <typename in_t>
+  void LoadKeysValues(const Heads& x, const in_t* qkv, int64_t b, int64_t g, const float* cos, const float* sin) {
+    LoadHead(x, qkv, b, x.H + g, cos, sin, k.data(), Dp);
+    Transpose(k.data(), Dp, kt.data(), Sp, S, D);
+    LoadHead<in_t, T>(x, qkv, b, x.H + x.KV + g, nullptr, nullptr, v.data(), Dp);
+    if (!vt.empty()) Transpose(v.data(), Dp, vt.data(), Sp, S, D);
+  }
 };
 
 // ---------------------------------------------------------------- forward and backward
@@ -352,8 +362,8 @@ void Scores(const HeadBlocks<T>& blk, const T* q, T scale, T* p, T* inv) {
 // softmax(q·kᵀ·scale)·v straight from the qkv projection [B, S, H + 2·KV, D] (contiguous): RoPE
 // (float32 tables cos, sin, or undefined) is applied to q and k as each thread loads its (batch,
 // key/value head) block. Out [B, S, H, D] in out_dtype, rounded once, computed as (exp·v)·(1/Σ exp).
-// Nothing else is kept: the backward recomputes each head's probabilities from qkv, which costs
-// less than writing [B, H, S, S] floats here and reading them back from memory there.
+// Nothing else is kept: the backward recomputes each head's probabilities from qkv, which took no
+// more time than writing [B, H, S, S] floats here and reading them back there, and no memory.
 at::Tensor AttentionForward(const at::Tensor& qkv, int64_t H, int64_t KV, const at::Tensor& cos, const at::Tensor& sin,
                             double scale, c10::ScalarType out_dtype) {
   const Heads x{qkv.size(0), qkv.size(1), H, KV, qkv.size(3)};
@@ -373,9 +383,7 @@ at::Tensor AttentionForward(const at::Tensor& qkv, int64_t H, int64_t KV, const 
         std::vector<T> o = blk.Rows(), inv(S), p(S * Sp);
         for (int64_t bg = begin; bg < end; ++bg) {
           const int64_t b = bg / x.KV, g = bg % x.KV;
-          LoadHead(x, xp, b, x.H + g, cp, sp, blk.k.data(), Dp);
-          Transpose(blk.k.data(), Dp, blk.kt.data(), Sp, S, D);
-          LoadHead<in_t, T>(x, xp, b, x.H + x.KV + g, nullptr, nullptr, blk.v.data(), Dp);
+          blk.LoadKeysValues(x, xp, b, g, cp, sp);
           for (int64_t h = g * x.Group(); h < (g + 1) * x.Group(); ++h) {
             LoadHead(x, xp, b, h, cp, sp, blk.q.data(), Dp);
             Scores(blk, blk.q.data(), static_cast<T>(scale), p.data(), inv.data());
@@ -415,7 +423,6 @@ struct Attention : torch::autograd::Function<Attention> {
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, qkv.scalar_type(), "attentionBackward", [&] {
       using in_t = scalar_t;
       using T = acc<in_t>;
-      const int64_t S = x.S, D = x.D, Sp = Padded<T>(S), Dp = Padded<T>(D);
       AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dout.scalar_type(), "attentionBackwardOut", [&] {
         using out_t = scalar_t;
         const in_t* xp = qkv.data_ptr<in_t>();
@@ -425,14 +432,12 @@ struct Attention : torch::autograd::Function<Attention> {
         in_t* dp = dqkv.data_ptr<in_t>();
         const T s = static_cast<T>(scale);
         at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
-          HeadBlocks<T> blk(S, D, /*transposed_v=*/true);
+          HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/true);
+          const int64_t S = blk.S, D = blk.D, Sp = blk.Sp, Dp = blk.Dp;
           std::vector<T> go = blk.Rows(), dq = blk.Rows(), dk = blk.Rows(), dv = blk.Rows(), p(S * Sp), inv(S), ds(S * Sp);
           for (int64_t bg = begin; bg < end; ++bg) {
             const int64_t b = bg / x.KV, g = bg % x.KV;
-            LoadHead(x, xp, b, x.H + g, cp, sp, blk.k.data(), Dp);
-            Transpose(blk.k.data(), Dp, blk.kt.data(), Sp, S, D);
-            LoadHead<in_t, T>(x, xp, b, x.H + x.KV + g, nullptr, nullptr, blk.v.data(), Dp);
-            Transpose(blk.v.data(), Dp, blk.vt.data(), Sp, S, D);
+            blk.LoadKeysValues(x, xp, b, g, cp, sp);
             for (int64_t h = g * x.Group(); h < (g + 1) * x.Group(); ++h) {
               const bool first = h == g * x.Group();  // the first query head starts dk, dv
               LoadHead(x, xp, b, h, cp, sp, blk.q.data(), Dp);

@@ -1,5 +1,5 @@
 // What the fused kernels (kernels.cc, attention.cc) share: the per-CPU clones of their loops, a
-// vectorizable exp and bfloat16 rounding, and 64-byte vectors for the register-tiled products.
+// vectorizable exp and bfloat16 rounding, and GCC vectors for the register tiles and AVX-512 loops.
 #pragma once
 
 #include <ATen/OpMathType.h>
@@ -133,7 +133,7 @@ __attribute__((always_inline)) inline Vec<float> Exp(Vec<float> x) {
 
 __attribute__((always_inline)) inline Vec<float> Max(Vec<float> a, Vec<float> b) { return a > b ? a : b; }
 
-// The largest and the sum of a vector's lanes, halving the vector three times.
+// The largest and the sum of a vector's lanes, halving the vector four times.
 template <typename Op>
 __attribute__((always_inline)) inline float ReduceLanes(Vec<float> v, Op op) {
   using I = VecBits<float>;
