@@ -4,6 +4,7 @@
       "target_name": "trm_native",
       "sources": [
         "native/addon.cc",
+        "native/amx.cc",
         "native/allocator.cc",
         "native/attention.cc",
         "native/autograd.cc",

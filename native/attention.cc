@@ -8,6 +8,7 @@
 // SPEC §11: this build's bmm loops over matrices, and TorchScript does not fuse on the CPU.
 #pragma GCC optimize("O3", "no-trapping-math", "no-math-errno")
 
+#include "amx.h"
 #include "common.h"
 #include "simd.h"
 
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -334,10 +336,24 @@ void Transpose(const T* from, int64_t ld_from, T* to, int64_t ld_to, int64_t row
 template <typename T>
 struct HeadBlocks {
   int64_t S, D, Sp, Dp;
-  std::vector<T> q, k, v, kt, vt;
-  HeadBlocks(int64_t S_, int64_t D_, bool transposed_v)
-      : S(S_), D(D_), Sp(Padded<T>(S_)), Dp(Padded<T>(D_)), q(S * Dp), k(S * Dp), v(S * Dp), kt(D * Sp), vt(transposed_v ? D * Sp : 0) {}
-  std::vector<T> Rows() const { return std::vector<T>(S * Dp); }  // another [S, Dp] block
+  AlignedVector<T> q, k, v, kt, vt;
+  std::unique_ptr<AmxGemm> amx;  // for bfloat16 heads where the CPU has AMX
+  template <typename in_t>
+  HeadBlocks(int64_t S_, int64_t D_, bool transposed_v, const in_t*)
+      : S(S_), D(D_), Sp(Padded<T>(S_)), Dp(Padded<T>(D_)), q(S * Dp), k(S * Dp), v(S * Dp), kt(D * Sp), vt(transposed_v ? D * Sp : 0) {
+    if (std::is_same_v<in_t, c10::BFloat16> && std::is_same_v<T, float> && AmxSupported()) amx = std::make_unique<AmxGemm>();
+  }
+  AlignedVector<T> Rows() const { return AlignedVector<T>(S * Dp); }  // another [S, Dp] block
+  // C = alpha·A·B, B one of these blocks (bfloat16 values in a bfloat16 model): on AMX tiles where
+  // there are and A holds bfloat16 values too (a_bf16), register tiles otherwise. (A float A would
+  // take three bfloat16 parts to stay exact; packing them cost more than the float product.)
+  void Multiply(int64_t M, int64_t N, int64_t K, T alpha, const T* a, int64_t lda, bool a_bf16, const T* b, int64_t ldb, T* c,
+                int64_t ldc) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (amx && a_bf16) return (*amx)(M, N, K, alpha, a, lda, b, ldb, c, ldc);
+    }
+    SmallGemm<T, false>(M, N, K, alpha, a, lda, b, ldb, c, ldc, false);
+  }
   // Key/value head g of batch b: k with RoPE and kᵀ, v, and vᵀ where kept.
   template <typename in_t>
   void LoadKeysValues(const Heads& x, const in_t* qkv, int64_t b, int64_t g, const float* cos, const float* sin) {
@@ -354,8 +370,8 @@ struct HeadBlocks {
 // row max), inv[row] = 1 / Σ exp (the padding columns come out zero). Deterministic, so the
 // backward recomputes exactly the forward's.
 template <typename T>
-void Scores(const HeadBlocks<T>& blk, const T* q, T scale, T* p, T* inv) {
-  SmallGemm<T, false>(blk.S, blk.Sp, blk.D, scale, q, blk.Dp, blk.kt.data(), blk.Sp, p, blk.Sp, false);
+void Scores(HeadBlocks<T>& blk, const T* q, T scale, T* p, T* inv) {
+  blk.Multiply(blk.S, blk.Sp, blk.D, scale, q, blk.Dp, /*a_bf16=*/true, blk.kt.data(), blk.Sp, p, blk.Sp);
   ExpRows(p, blk.S, blk.S, blk.Sp, inv);
 }
 
@@ -378,16 +394,16 @@ at::Tensor AttentionForward(const at::Tensor& qkv, int64_t H, int64_t KV, const 
       const float* sp = sin.defined() ? sin.data_ptr<float>() : nullptr;
       out_t* op = out.data_ptr<out_t>();
       at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
-        HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/false);
+        HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/false, xp);
         const int64_t S = blk.S, D = blk.D, Sp = blk.Sp, Dp = blk.Dp;
-        std::vector<T> o = blk.Rows(), inv(S), p(S * Sp);
+        AlignedVector<T> o = blk.Rows(), inv(S), p(S * Sp);
         for (int64_t bg = begin; bg < end; ++bg) {
           const int64_t b = bg / x.KV, g = bg % x.KV;
           blk.LoadKeysValues(x, xp, b, g, cp, sp);
           for (int64_t h = g * x.Group(); h < (g + 1) * x.Group(); ++h) {
             LoadHead(x, xp, b, h, cp, sp, blk.q.data(), Dp);
             Scores(blk, blk.q.data(), static_cast<T>(scale), p.data(), inv.data());
-            SmallGemm<T, false>(S, Dp, S, T(1), p.data(), Sp, blk.v.data(), Dp, o.data(), Dp, false);
+            blk.Multiply(S, Dp, S, T(1), p.data(), Sp, /*a_bf16=*/false, blk.v.data(), Dp, o.data(), Dp);
             Convert(o.data(), Dp, op + (b * S * x.H + h) * D, x.H * D, S, D, inv.data());  // into rows of [B, S, H, D]
           }
         }
@@ -432,9 +448,9 @@ struct Attention : torch::autograd::Function<Attention> {
         in_t* dp = dqkv.data_ptr<in_t>();
         const T s = static_cast<T>(scale);
         at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
-          HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/true);
+          HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/true, xp);
           const int64_t S = blk.S, D = blk.D, Sp = blk.Sp, Dp = blk.Dp;
-          std::vector<T> go = blk.Rows(), dq = blk.Rows(), dk = blk.Rows(), dv = blk.Rows(), p(S * Sp), inv(S), ds(S * Sp);
+          AlignedVector<T> go = blk.Rows(), dq = blk.Rows(), dk = blk.Rows(), dv = blk.Rows(), p(S * Sp), inv(S), ds(S * Sp);
           for (int64_t bg = begin; bg < end; ++bg) {
             const int64_t b = bg / x.KV, g = bg % x.KV;
             blk.LoadKeysValues(x, xp, b, g, cp, sp);
@@ -445,9 +461,9 @@ struct Attention : torch::autograd::Function<Attention> {
               ScaleRows(p.data(), S, S, Sp, inv.data());
               Convert<out_t, T>(gp + (b * S * x.H + h) * D, x.H * D, go.data(), Dp, S, D, nullptr);
               SmallGemm<T, true>(S, Dp, S, T(1), p.data(), Sp, go.data(), Dp, dv.data(), Dp, !first);
-              SmallGemm<T, false>(S, Sp, D, T(1), go.data(), Dp, blk.vt.data(), Sp, ds.data(), Sp, false);
+              blk.Multiply(S, Sp, D, T(1), go.data(), Dp, std::is_same_v<out_t, c10::BFloat16>, blk.vt.data(), Sp, ds.data(), Sp);
               SoftmaxBackwardRows(p.data(), ds.data(), S, S, Sp);
-              SmallGemm<T, false>(S, Dp, S, s, ds.data(), Sp, blk.k.data(), Dp, dq.data(), Dp, false);
+              blk.Multiply(S, Dp, S, s, ds.data(), Sp, /*a_bf16=*/false, blk.k.data(), Dp, dq.data(), Dp);
               SmallGemm<T, true>(S, Dp, S, s, ds.data(), Sp, blk.q.data(), Dp, dk.data(), Dp, !first);
               StoreHeadGrad(x, dq.data(), Dp, b, h, cp, sp, dp);
             }

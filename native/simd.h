@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <vector>
 
 // The vector helpers below are always inlined into the clone that calls them, so the ABI GCC warns
 // about (how a 64-byte vector is passed without AVX-512) is never used.
@@ -57,6 +59,24 @@ inline float Exp(float x) {
   return y * scale;
 }
 inline double Exp(double x) { return __builtin_exp(x); }
+
+// Vectors whose data starts on a cache line: a register or tile row then never straddles two
+// (AMX tile loads and stores took twice as long that way).
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const CacheLineAllocator<U>&) const { return false; }
+};
+template <typename T>
+using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
 
 // Rounds like c10::BFloat16 (to nearest even, NaN kept) but branch-free, so it vectorizes.
 template <typename T, typename V>

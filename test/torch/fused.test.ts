@@ -141,6 +141,10 @@ describe('fused kernels', () => {
         ];
         const largest = torch.tidy(() => gr[0].abs().max().item());
         assert.ok(maxDiff(gf[0], gr[0]) <= 2 ** -7 * largest, `head of 32, gradient: ${maxDiff(gf[0], gr[0])} (one bf16 step at ${largest})`);
+        // a head of 64 over 37 positions: on AMX, two tiles deep and a last block of tile rows part full
+        const deep = torch.randn([2, 37, 6, 64]).to('bfloat16');
+        const [f64, r64] = [torch.fusedAttention(deep, 2, 2, rope(64, 37), 1 / 8, 'float32'), composed.attention(deep, 2, 2, rope(64, 37))];
+        assert.ok(maxDiff(f64, r64) < 2e-6, `head of 64: ${maxDiff(f64, r64)}`);
       }));
   });
 
@@ -168,17 +172,21 @@ describe('fused kernels', () => {
       assert.throws(() => torch.fusedAttention(torch.randn([2, 3, 6, 4]), 2, 2, null, 0.5, 'int32'), /attention: output dtype must be float32, float64 or bfloat16/);
     }));
 
-  it('the paths for CPUs without AVX-512 (TRM_NO_AVX512=1) pass the same checks', function () {
-    if (process.env.TRM_NO_AVX512) this.skip(); // already in that child
-    this.timeout(120000);
-    const mocha = require.resolve('mocha/bin/mocha.js');
-    const r = spawnSync(process.execPath, [mocha, '--no-config', '--require', 'dist/test/helpers/settle.js', '--grep', 'equal to the composed ops|finite differences', __filename], {
-      env: { ...process.env, TRM_NO_AVX512: '1' },
-      encoding: 'utf8',
+  // The same checks in a child process with a switch set: TRM_NO_AVX512 for CPUs without AVX-512,
+  // TRM_NO_AMX for those without AMX tiles (the bfloat16 attention's products then run as float).
+  for (const [name, flag] of [['without AVX-512', 'TRM_NO_AVX512'], ['without AMX', 'TRM_NO_AMX']]) {
+    it(`the paths for CPUs ${name} (${flag}=1) pass the same checks`, function () {
+      if (process.env.TRM_NO_AVX512 || process.env.TRM_NO_AMX) this.skip(); // already in such a child
+      this.timeout(120000);
+      const mocha = require.resolve('mocha/bin/mocha.js');
+      const r = spawnSync(process.execPath, [mocha, '--no-config', '--require', 'dist/test/helpers/settle.js', '--grep', 'equal to the composed ops|finite differences', __filename], {
+        env: { ...process.env, [flag]: '1' },
+        encoding: 'utf8',
+      });
+      assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /5 passing/);
     });
-    assert.strictEqual(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /5 passing/);
-  });
+  }
 
   it('DISABLE_COMPILE=1 turns them off: the blocks run the composed ops', () => {
     const script = "const { torch } = require('./dist/lib'); console.log(JSON.stringify(torch.fusedKernels()));";
