@@ -11,6 +11,7 @@
         "native/data.cc",
         "native/jit.cc",
         "native/kernels.cc",
+        "native/mlp.cc",
         "native/distributed.cc",
         "native/gemm.cc",
         "native/ops.cc",

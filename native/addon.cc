@@ -193,6 +193,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDistributed(env, exports);
   InitKernels(env, exports);
   InitAttention(env, exports);
+  InitMlp(env, exports);
   return exports;
 }
 

@@ -1,6 +1,5 @@
-// AMX tile products: Intel's eight tile registers of 16 rows × 64 bytes, and a unit that adds
-// the products of bfloat16 pairs into float tiles, 16 × 16 × 32 per instruction. The operands are
-// packed from float blocks into bfloat16 tiles on every call (the blocks are small: one head).
+// Small float matrix products on AMX tiles: the operands are packed from float blocks into
+// bfloat16 tiles on every call (the blocks are small: one head).
 #pragma GCC optimize("O3")
 
 #include "amx.h"
@@ -8,7 +7,6 @@
 #include "simd.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -20,8 +18,6 @@
 namespace trm {
 
 #if defined(__x86_64__)
-
-#define TRM_AMX __attribute__((target("arch=x86-64-v4,amx-tile,amx-bf16")))
 
 bool AmxSupported() {
   // Linux hands out the tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM, XTILEDATA).
@@ -63,13 +59,6 @@ TRM_AMX void PackPairs(const float* b, int64_t ldb, int64_t K, int64_t Kp, int64
     }
   }
 }
-
-// The tile registers' shapes: all eight 16 rows × 64 bytes.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1, start_row = 0, reserved[14] = {};
-  uint16_t bytes_per_row[16] = {64, 64, 64, 64, 64, 64, 64, 64};
-  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
-};
 
 // One block of RM × RN tiles of C (tiles 0–3; A's row blocks in 4–5, B's column blocks in 6–7),
 // over all of K, into c (rows ldc floats apart).

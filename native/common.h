@@ -122,6 +122,7 @@ void InitJit(Napi::Env env, Napi::Object exports);
 void InitDistributed(Napi::Env env, Napi::Object exports);
 void InitAttention(Napi::Env env, Napi::Object exports);
 void InitKernels(Napi::Env env, Napi::Object exports);
+void InitMlp(Napi::Env env, Napi::Object exports);
 void InstallAllocator();
 
 }  // namespace trm

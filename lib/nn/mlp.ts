@@ -32,11 +32,19 @@ export class SwiGLU extends Module {
   /** [..., hidden] → [..., hidden]: down(silu(gate) · up). */
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
+      if (this.onTiles(x)) return torch.fusedMlp(x, this.gate_up_proj.weight.to(x.dtype), this.down_proj.weight.to(x.dtype));
       const gateUp = this.gate_up_proj.forward(x); // [..., 2·inter]
       if (torch.fusedKernels(gateUp)) return this.down_proj.forward(torch.fusedSwiGLU(gateUp));
       const [gate, up] = gateUp.chunk(2, -1); // 2 × [..., inter]
       return this.down_proj.forward(gate.silu().mul(up));
     });
+  }
+
+  /** Without autograd, in bfloat16, on a CPU with AMX tiles: the whole MLP as one kernel that never
+   *  writes the [..., 2·inter] projection to memory (at that size memory set the composed ops' pace). */
+  private onTiles(x: Tensor): boolean {
+    return torch.fusedKernels(x) && !torch.isGradEnabled() && x.dtype === 'bfloat16' && torch.amxSupported() &&
+      this.hidden_size % 32 === 0 && this.down_proj.in_features % 32 === 0;
   }
 }
 

@@ -110,6 +110,8 @@ export interface Native {
   fusedRmsNorm(x: number, residual: number | null, eps: number): number;
   fusedSwiGLU(gateUp: number): number;
   fusedAttention(qkv: number, numHeads: number, numKvHeads: number, cos: number | null, sin: number | null, scale: number, dtype: string): number;
+  fusedMlp(x: number, gateUpWeight: number, downWeight: number): number;
+  amxSupported(): boolean;
   // native/distributed.cc: a process group is an opaque handle; `async` picks a Promise over blocking.
   initProcessGroup(options: NativeGroupOptions, async: boolean): ProcessGroupHandle | Promise<ProcessGroupHandle>;
   pgAllReduce(pg: ProcessGroupHandle, tensors: number[], op: string, timeoutMs: number, async: boolean): void | Promise<void>;

@@ -1,10 +1,10 @@
-// The fused kernels (native/kernels.cc, native/attention.cc) against the composed ops they replace: gradients against
+// The fused kernels (native/kernels.cc, attention.cc, mlp.cc) against the composed ops they replace: gradients against
 // finite differences in float64, forward and backward equal to the composed ops in float32, the
 // same bfloat16 rounding, bad input, and the DISABLE_COMPILE=1 switch.
 import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import { torch, Tensor } from '../../lib';
-import { applyRotaryPosEmb, RotaryEmbedding } from '../../lib/nn';
+import { applyRotaryPosEmb, RotaryEmbedding, SwiGLU } from '../../lib/nn';
 import { native } from '../../lib/torch/native';
 import { gradcheck } from '../helpers/torch';
 
@@ -145,6 +145,53 @@ describe('fused kernels', () => {
         const deep = torch.randn([2, 37, 6, 64]).to('bfloat16');
         const [f64, r64] = [torch.fusedAttention(deep, 2, 2, rope(64, 37), 1 / 8, 'float32'), composed.attention(deep, 2, 2, rope(64, 37))];
         assert.ok(maxDiff(f64, r64) < 2e-6, `head of 64: ${maxDiff(f64, r64)}`);
+      }));
+  });
+
+  describe('the MLP on AMX tiles (fusedMlp: bfloat16, without autograd)', function () {
+    before(function () {
+      if (!torch.amxSupported()) this.skip();
+    });
+    const composedMlp = (x: Tensor, wgu: Tensor, wd: Tensor) => torch.linear(torch.fusedSwiGLU(torch.linear(x, wgu)), wd);
+    /** Within one bfloat16 step of the largest output, and at most 1% of the outputs not equal. */
+    const assertClose = (a: Tensor, b: Tensor, what: string) =>
+      torch.tidy(() => {
+        const step = 2 ** -7 * b.to('float32').abs().max().item();
+        const differing = a.to('float32').ne(b.to('float32')).to('float32').mean().item();
+        assert.ok(maxDiff(a, b) <= step && differing <= 0.01, `${what}: max diff ${maxDiff(a, b)} (step ${step}), ${differing} differ`);
+      });
+
+    it('equals linear → swiglu → linear, rows in blocks of 32 and a part-full last block', () =>
+      torch.noGrad(() =>
+        torch.tidy(() => {
+          torch.manualSeed(11);
+          for (const [rows, H, I] of [[37, 64, 96], [2 * 41, 96, 64], [6208, 128, 512]]) {
+            const x = torch.randn([rows, H]).to('bfloat16');
+            const wgu = torch.randn([2 * I, H]).mul(1 / Math.sqrt(H)).to('bfloat16');
+            const wd = torch.randn([H, I]).mul(1 / Math.sqrt(I)).to('bfloat16');
+            const out = torch.fusedMlp(x, wgu, wd);
+            assert.strictEqual(out.dtype, 'bfloat16');
+            assertClose(out, composedMlp(x, wgu, wd), `${rows} rows, H ${H}, I ${I}`);
+          }
+        })));
+
+    it('is what a bfloat16 SwiGLU runs under noGrad, giving what it gives with autograd', () =>
+      torch.tidy(() => {
+        torch.manualSeed(12);
+        const mlp = new SwiGLU(64, 4);
+        const x = torch.randn([3, 19, 64]).to('bfloat16');
+        const withGrad = mlp.forward(x); // linear → fusedSwiGLU → linear, recorded for backward
+        assert.ok(withGrad.requiresGrad);
+        assertClose(torch.noGrad(() => mlp.forward(x)), withGrad.detach(), 'SwiGLU(64, 4)');
+      }));
+
+    it('refuses bad input with a message naming it', () =>
+      torch.tidy(() => {
+        const [x, wgu, wd] = [torch.randn([5, 64]), torch.randn([192, 64]), torch.randn([64, 96])].map((t) => t.to('bfloat16'));
+        assert.throws(() => torch.noGrad(() => torch.fusedMlp(x.to('float32'), wgu, wd)), /mlp: expected bfloat16 CPU tensors, got Tensor\[5, 64\] float32/);
+        assert.throws(() => torch.noGrad(() => torch.fusedMlp(x, wgu.narrow(0, 0, 96), wd)), /mlp: expected x \[\.\.\., H\], gate_up weight \[2·I, H\]/);
+        assert.throws(() => torch.noGrad(() => torch.fusedMlp(torch.randn([5, 48]).to('bfloat16'), torch.randn([192, 48]).to('bfloat16'), torch.randn([48, 96]).to('bfloat16'))), /H and I multiples of 32/);
+        assert.throws(() => torch.fusedMlp(x.detach().requiresGrad_(true), wgu, wd), /mlp: has no backward; call it under noGrad/);
       }));
   });
 

@@ -38,3 +38,16 @@ export const fusedSwiGLU = (gateUp: Tensor): Tensor => new Tensor(native.fusedSw
  */
 export const fusedAttention = (qkv: Tensor, numHeads: number, numKvHeads: number, cosSin: [Tensor, Tensor] | null, scale: number, dtype: DType = qkv.dtype): Tensor =>
   new Tensor(native.fusedAttention(qkv.handle, numHeads, numKvHeads, optHandle(cosSin?.[0]), optHandle(cosSin?.[1]), scale, dtype));
+
+let amx: boolean | undefined;
+/** Whether this CPU has AMX tiles for bfloat16 products (and TRM_NO_AMX is unset). */
+export const amxSupported = (): boolean => (amx ??= native.amxSupported());
+
+/**
+ * down(silu(gate) · up) with [gate | up] = x·gateUpWeightᵀ and down = ·downWeightᵀ, all bfloat16,
+ * on AMX tiles, without autograd (call it under noGrad): [..., H] → [..., H], gateUpWeight [2I, H],
+ * downWeight [H, I], H and I multiples of 32. Rounds where the composed ops round (linear, fusedSwiGLU,
+ * linear), adding in float on the same tile unit.
+ */
+export const fusedMlp = (x: Tensor, gateUpWeight: Tensor, downWeight: Tensor): Tensor =>
+  new Tensor(native.fusedMlp(x.handle, gateUpWeight.handle, downWeight.handle));

@@ -1,0 +1,169 @@
+// The SwiGLU MLP of a bfloat16 model without autograd (the recursion's no-grad cycles, evaluation)
+// on AMX tiles: down(silu(gate) · up) with [gate | up] = x·W_gate_upᵀ, 16 tokens at a time, so the
+// [tokens, 2·inter] projection never leaves the core. ATen writes it to memory and reads it back
+// (12.7 MB per call for config B), and at that size memory, not arithmetic, set the pace. Rounds
+// where the composed bfloat16 ops round: both projections' outputs, silu, and the product.
+#pragma GCC optimize("O3", "no-trapping-math", "no-math-errno")
+
+#include "amx.h"
+#include "common.h"
+#include "simd.h"
+
+#include <ATen/Functions.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace trm {
+
+namespace {
+
+using Bf16 = c10::BFloat16;
+
+// W [N, K] (bfloat16, as Linear keeps it) as the tile unit's B = Wᵀ [K, N]: row kk holds the N
+// 32-bit pairs (W[n][2kk], W[n][2kk + 1]).
+AlignedVector<uint32_t> PackWeight(const at::Tensor& w) {
+  const int64_t N = w.size(0), K2 = w.size(1) / 2;
+  const Bf16* p = w.data_ptr<Bf16>();
+  AlignedVector<uint32_t> out(K2 * N);
+  at::parallel_for(0, N, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      for (int64_t kk = 0; kk < K2; ++kk) std::memcpy(&out[kk * N + n], p + n * 2 * K2 + 2 * kk, 4);
+    }
+  });
+  return out;
+}
+
+#if defined(__x86_64__)
+
+// One block of 32 rows of x [32, H] (rows H apart) → out's rows [0, valid). Tiles 4–5 hold two
+// 16-row blocks of the left operand, 6–7 two column blocks of the weight, and 0–3 their four
+// products, so each weight tile loaded serves two row blocks: gate and up 16 columns at a time,
+// silu(gate) · up into h [32, I]; then h·W_downᵀ 32 columns at a time. scratch: 32 × 32 floats.
+TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_up, const uint32_t* down, Bf16* h, float* scratch,
+                      Bf16* out, int64_t valid) {
+  using V = Vec<float>;
+  const Bf16* bf16 = nullptr;  // RoundTo's tag
+  const int64_t sx = H * 2, sgu = 2 * I * 4, sh = I * 2, sd = H * 4;  // row strides in bytes
+  auto store = [&] {  // tiles 0–3 as scratch [32, 32]: rows 0–15 then 16–31, columns (0|2) then (1|3)
+    _tile_stored(0, scratch, 128);
+    _tile_stored(1, scratch + 16 * 32, 128);
+    _tile_stored(2, scratch + 16, 128);
+    _tile_stored(3, scratch + 16 * 32 + 16, 128);
+  };
+  for (int64_t n = 0; n < I; n += 16) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int64_t kb = 0; kb < H / 32; ++kb) {
+      const uint32_t* b = gate_up + kb * 16 * 2 * I + n;
+      _tile_loadd(4, x + kb * 32, sx);
+      _tile_loadd(5, x + 16 * H + kb * 32, sx);
+      _tile_loadd(6, b, sgu);
+      _tile_loadd(7, b + I, sgu);
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 5, 6);
+      _tile_dpbf16ps(2, 4, 7);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+    store();  // each row: 16 gate values, then the 16 up values
+    for (int64_t r = 0; r < 32; ++r) {
+      const V gate = RoundTo(bf16, Load<V>(scratch + r * 32));
+      const V up = RoundTo(bf16, Load<V>(scratch + r * 32 + 16));
+      StoreRounded(h + r * I + n, RoundTo(bf16, gate / (1.0f + Exp(-gate))) * up);
+    }
+  }
+  for (int64_t n = 0; n < H; n += 32) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int64_t kb = 0; kb < I / 32; ++kb) {
+      const uint32_t* b = down + kb * 16 * H + n;
+      _tile_loadd(4, h + kb * 32, sh);
+      _tile_loadd(5, h + 16 * I + kb * 32, sh);
+      _tile_loadd(6, b, sd);
+      _tile_loadd(7, b + 16, sd);
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 5, 6);
+      _tile_dpbf16ps(2, 4, 7);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+    store();
+    for (int64_t r = 0; r < valid; ++r) {
+      for (int64_t j = 0; j < 32; j += 16) StoreRounded(out + r * H + n + j, Load<V>(scratch + r * 32 + j));
+    }
+  }
+}
+
+// Blocks [begin, end) of 32 rows on this thread: the tiles configured once, the last block's
+// rows copied into a zero-padded block when fewer than 32 remain.
+TRM_AMX void MlpRows(const Bf16* x, int64_t T, int64_t H, int64_t I, const uint32_t* gate_up, const uint32_t* down, Bf16* out,
+                     int64_t begin, int64_t end) {
+  AlignedVector<Bf16> h(32 * I), tail;
+  AlignedVector<float> scratch(32 * 32);
+  const TileConfig config;
+  _tile_loadconfig(&config);
+  for (int64_t block = begin; block < end; ++block) {
+    const int64_t r = block * 32, valid = std::min<int64_t>(32, T - r);
+    const Bf16* rows = x + r * H;
+    if (valid < 32) {
+      tail.assign(32 * H, Bf16(0.0f));
+      std::copy(rows, rows + valid * H, tail.begin());
+      rows = tail.data();
+    }
+    MlpBlock(rows, H, I, gate_up, down, h.data(), scratch.data(), out + r * H, valid);
+  }
+  _tile_release();
+}
+
+#else
+
+void MlpRows(const Bf16*, int64_t, int64_t, int64_t, const uint32_t*, const uint32_t*, Bf16*, int64_t, int64_t) {}
+
+#endif
+
+Napi::Value FusedMlp(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = TensorArg(info, 0);
+  const at::Tensor& w_gate_up = TensorArg(info, 1);
+  const at::Tensor& w_down = TensorArg(info, 2);
+  if (!AmxSupported()) throw std::invalid_argument("mlp: needs a CPU with AMX tiles (see amxSupported())");
+  for (const at::Tensor* t : {&x, &w_gate_up, &w_down}) {
+    if (t->scalar_type() != at::kBFloat16 || !t->device().is_cpu()) {
+      throw std::invalid_argument("mlp: expected bfloat16 CPU tensors, got " + Describe(*t));
+    }
+  }
+  if (torch::autograd::GradMode::is_enabled() && (x.requires_grad() || w_gate_up.requires_grad() || w_down.requires_grad())) {
+    throw std::invalid_argument("mlp: has no backward; call it under noGrad");
+  }
+  const int64_t H = x.dim() ? x.size(-1) : 0, I = w_down.dim() == 2 ? w_down.size(1) : 0;
+  if (H % 32 != 0 || I % 32 != 0 || H == 0 || I == 0 || w_gate_up.dim() != 2 || w_gate_up.size(0) != 2 * I ||
+      w_gate_up.size(1) != H || w_down.size(0) != H) {
+    throw std::invalid_argument("mlp: expected x [..., H], gate_up weight [2·I, H] and down weight [H, I] with H and I "
+                                "multiples of 32, got " + Describe(x) + ", " + Describe(w_gate_up) + ", " + Describe(w_down));
+  }
+  const at::Tensor xc = x.contiguous();
+  const AlignedVector<uint32_t> gate_up = PackWeight(w_gate_up.contiguous()), down = PackWeight(w_down.contiguous());
+  at::Tensor out = at::empty_like(xc);
+  const int64_t T = xc.numel() / H;
+  const Bf16* xp = xc.data_ptr<Bf16>();
+  Bf16* op = out.data_ptr<Bf16>();
+  at::parallel_for(0, (T + 31) / 32, 1, [&](int64_t begin, int64_t end) {
+    MlpRows(xp, T, H, I, gate_up.data(), down.data(), op, begin, end);
+  });
+  return NewTensor(info.Env(), out);
+}
+
+Napi::Value AmxAvailable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), AmxSupported()); }
+
+}  // namespace
+
+void InitMlp(Napi::Env env, Napi::Object exports) {
+  TRM_EXPORT(exports, "fusedMlp", FusedMlp);
+  TRM_EXPORT(exports, "amxSupported", AmxAvailable);
+}
+
+}  // namespace trm
