@@ -18,6 +18,8 @@ export interface SideFigures {
   peakRssMb: number;
   /** The matmul peak measured beside the steps (median over rounds; ours only). */
   peakGflops: number | null;
+  /** That peak in each round (ours only): it moved between about 600 and 1,500 GFLOP/s in bf16 here. */
+  roundPeaks: number[] | null;
   /** Median step time of each round, in seconds. */
   roundMedians: number[];
 }
@@ -97,6 +99,7 @@ function figures(c: BenchConfig, runs: RunResult[]): SideFigures {
     evalGflops: evalStepFlops(c) / evalStep / 1e9,
     peakRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
     peakGflops: runs.every((r) => r.peakGflops) ? median(runs.map((r) => r.peakGflops!)) : null,
+    roundPeaks: runs.every((r) => r.peakGflops) ? runs.map((r) => r.peakGflops!) : null,
     roundMedians,
   };
 }
@@ -118,7 +121,8 @@ export function sideBySide(c: BenchConfig, o: RunOptions): SideBySide {
   const eager: RunResult[] = [];
   const runOwn = () => {
     ours.push(runOurs(request, { DISABLE_COMPILE: '0' }));
-    o.log?.(`  ${c.id} ours      round ${ours.length}: ${median(ours[ours.length - 1].train).toFixed(3)} s/step`);
+    const last = ours[ours.length - 1];
+    o.log?.(`  ${c.id} ours      round ${ours.length}: ${median(last.train).toFixed(3)} s/step, matmul peak ${last.peakGflops?.toFixed(0) ?? '—'} GFLOP/s`);
     if (!o.eager) return;
     eager.push(runOurs(request, { DISABLE_COMPILE: '1' }));
     o.log?.(`  ${c.id} ours eager round ${eager.length}: ${median(eager[eager.length - 1].train).toFixed(3)} s/step`);

@@ -53,6 +53,8 @@ describe('bench', () => {
     assert.strictEqual(r.ours.roundMedians.length, 2);
     assert.ok(r.ours.stepsPerSecond > 0 && r.ours.evalStepsPerSecond > 0 && r.ours.peakRssMb > 50);
     assert.ok(r.ours.peakGflops! > 0);
+    assert.strictEqual(r.ours.roundPeaks!.length, 2);
+    assert.strictEqual(r.ours.peakGflops, (r.ours.roundPeaks![0] + r.ours.roundPeaks![1]) / 2); // the median of two
     assert.ok(Math.abs(r.ours.gflops - (trainStepFlops(tiny) * r.ours.stepsPerSecond) / 1e9) < 1e-9);
     if (reference) {
       assert.ok(r.reference, r.referenceError);
