@@ -4,8 +4,6 @@
 
 #include "amx.h"
 
-#include "simd.h"
-
 #if defined(__x86_64__)
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,9 +18,10 @@ namespace trm {
 #if defined(__x86_64__)
 
 bool AmxSupported() {
-  // Linux hands out the tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM, XTILEDATA).
+  // Linux hands a process the tile state only on request.
+  constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtileData = 18;
   static const bool supported = WideSimd() && !std::getenv("TRM_NO_AMX") && __builtin_cpu_supports("amx-bf16") &&
-                                __builtin_cpu_supports("amx-tile") && syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+                                __builtin_cpu_supports("amx-tile") && syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtileData) == 0;
   return supported;
 }
 
