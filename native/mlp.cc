@@ -38,38 +38,39 @@ AlignedVector<uint32_t> PackWeight(const at::Tensor& w) {
 
 #if defined(__x86_64__)
 
-// One block of 32 rows of x [32, H] (rows H apart) → out's rows [0, valid). Tiles 4–5 hold two
-// 16-row blocks of the left operand, 6–7 two column blocks of the weight, and 0–3 their four
-// products, so each weight tile loaded serves two row blocks: gate and up 16 columns at a time,
-// silu(gate) · up into h [32, I]; then h·W_downᵀ 32 columns at a time. scratch: 32 × 32 floats.
+// One block of 32 rows of x [32, H] (rows H apart) → out's rows [0, valid): gate and up 16
+// columns at a time, silu(gate) · up into h [32, I]; then h·W_downᵀ 32 columns at a time.
+// scratch: 32 × 32 floats.
 TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_up, const uint32_t* down, Bf16* h, float* scratch,
                       Bf16* out, int64_t valid) {
   using V = Vec<float>;
   const Bf16* bf16 = nullptr;  // RoundTo's tag
-  const int64_t sx = H * 2, sgu = 2 * I * 4, sh = I * 2, sd = H * 4;  // row strides in bytes
-  auto store = [&] {  // tiles 0–3 as scratch [32, 32]: rows 0–15 then 16–31, columns (0|2) then (1|3)
-    _tile_stored(0, scratch, 128);
-    _tile_stored(1, scratch + 16 * 32, 128);
-    _tile_stored(2, scratch + 16, 128);
-    _tile_stored(3, scratch + 16 * 32 + 16, 128);
-  };
-  for (int64_t n = 0; n < I; n += 16) {
+  // scratch ← A·B for A's two 16-row blocks (rows lda apart; tiles 4–5) and two column blocks of B
+  // (at b and b + b_second, pair rows ldb apart; tiles 6–7), over K = 32·k_blocks: the four
+  // products in tiles 0–3, so each weight tile loaded serves both row blocks.
+  auto products = [&](const Bf16* a, int64_t lda, const uint32_t* b, int64_t ldb, int64_t b_second, int64_t k_blocks) {
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
-    for (int64_t kb = 0; kb < H / 32; ++kb) {
-      const uint32_t* b = gate_up + kb * 16 * 2 * I + n;
-      _tile_loadd(4, x + kb * 32, sx);
-      _tile_loadd(5, x + 16 * H + kb * 32, sx);
-      _tile_loadd(6, b, sgu);
-      _tile_loadd(7, b + I, sgu);
+    for (int64_t kb = 0; kb < k_blocks; ++kb) {
+      const uint32_t* bk = b + kb * 16 * ldb;
+      _tile_loadd(4, a + kb * 32, lda * 2);
+      _tile_loadd(5, a + 16 * lda + kb * 32, lda * 2);
+      _tile_loadd(6, bk, ldb * 4);
+      _tile_loadd(7, bk + b_second, ldb * 4);
       _tile_dpbf16ps(0, 4, 6);
       _tile_dpbf16ps(1, 5, 6);
       _tile_dpbf16ps(2, 4, 7);
       _tile_dpbf16ps(3, 5, 7);
     }
-    store();  // each row: 16 gate values, then the 16 up values
+    _tile_stored(0, scratch, 128);  // rows 0–15 then 16–31; B's first column block, then its second
+    _tile_stored(1, scratch + 16 * 32, 128);
+    _tile_stored(2, scratch + 16, 128);
+    _tile_stored(3, scratch + 16 * 32 + 16, 128);
+  };
+  for (int64_t n = 0; n < I; n += 16) {
+    products(x, H, gate_up + n, 2 * I, /*the up half*/ I, H / 32);
     for (int64_t r = 0; r < 32; ++r) {
       const V gate = RoundTo(bf16, Load<V>(scratch + r * 32));
       const V up = RoundTo(bf16, Load<V>(scratch + r * 32 + 16));
@@ -77,22 +78,7 @@ TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_
     }
   }
   for (int64_t n = 0; n < H; n += 32) {
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-    for (int64_t kb = 0; kb < I / 32; ++kb) {
-      const uint32_t* b = down + kb * 16 * H + n;
-      _tile_loadd(4, h + kb * 32, sh);
-      _tile_loadd(5, h + 16 * I + kb * 32, sh);
-      _tile_loadd(6, b, sd);
-      _tile_loadd(7, b + 16, sd);
-      _tile_dpbf16ps(0, 4, 6);
-      _tile_dpbf16ps(1, 5, 6);
-      _tile_dpbf16ps(2, 4, 7);
-      _tile_dpbf16ps(3, 5, 7);
-    }
-    store();
+    products(h, I, down + n, H, 16, I / 32);
     for (int64_t r = 0; r < valid; ++r) {
       for (int64_t j = 0; j < 32; j += 16) StoreRounded(out + r * H + n + j, Load<V>(scratch + r * 32 + j));
     }
