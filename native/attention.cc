@@ -2,9 +2,10 @@
 // straight from the qkv projection [B, S, H + 2·KV, D], RoPE applied to q and k as they load (no
 // rotate-half concatenations, no q, k, v tensors), one (batch, key/value head) per thread, output
 // written straight into the [B, S, H, D] layout o_proj reads. The per-head products are small
-// (97×97×32 for Sudoku) and run as register tiles on the calling thread, over blocks padded to
-// whole vectors (as fast as a oneDNN call per product, and the softmax and RoPE loops then run
-// whole vectors too). Math in float (double for double inputs); the output rounds once.
+// (97×97×32 for Sudoku) and run on the calling thread, over blocks padded to whole vectors: as
+// register tiles (as fast as a oneDNN call per product, and the softmax and RoPE loops then run
+// whole vectors too), or on AMX tiles (amx.h) where both operands hold bfloat16 values. Math in
+// float (double for double inputs); the output rounds once.
 // SPEC §11: this build's bmm loops over matrices, and TorchScript does not fuse on the CPU.
 #pragma GCC optimize("O3", "no-trapping-math", "no-math-errno")
 
@@ -338,10 +339,9 @@ struct HeadBlocks {
   int64_t S, D, Sp, Dp;
   AlignedVector<T> q, k, v, kt, vt;
   std::unique_ptr<AmxGemm> amx;  // for bfloat16 heads where the CPU has AMX
-  template <typename in_t>
-  HeadBlocks(int64_t S_, int64_t D_, bool transposed_v, const in_t*)
+  HeadBlocks(int64_t S_, int64_t D_, bool transposed_v, bool bf16_heads)
       : S(S_), D(D_), Sp(Padded<T>(S_)), Dp(Padded<T>(D_)), q(S * Dp), k(S * Dp), v(S * Dp), kt(D * Sp), vt(transposed_v ? D * Sp : 0) {
-    if (std::is_same_v<in_t, c10::BFloat16> && std::is_same_v<T, float> && AmxSupported()) amx = std::make_unique<AmxGemm>();
+    if (bf16_heads && std::is_same_v<T, float> && AmxSupported()) amx = std::make_unique<AmxGemm>();
   }
   AlignedVector<T> Rows() const { return AlignedVector<T>(S * Dp); }  // another [S, Dp] block
   // C = alpha·A·B, B one of these blocks (bfloat16 values in a bfloat16 model): on AMX tiles where
@@ -394,7 +394,7 @@ at::Tensor AttentionForward(const at::Tensor& qkv, int64_t H, int64_t KV, const 
       const float* sp = sin.defined() ? sin.data_ptr<float>() : nullptr;
       out_t* op = out.data_ptr<out_t>();
       at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
-        HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/false, xp);
+        HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/false, std::is_same_v<in_t, c10::BFloat16>);
         const int64_t S = blk.S, D = blk.D, Sp = blk.Sp, Dp = blk.Dp;
         AlignedVector<T> o = blk.Rows(), inv(S), p(S * Sp);
         for (int64_t bg = begin; bg < end; ++bg) {
@@ -448,7 +448,7 @@ struct Attention : torch::autograd::Function<Attention> {
         in_t* dp = dqkv.data_ptr<in_t>();
         const T s = static_cast<T>(scale);
         at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
-          HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/true, xp);
+          HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/true, std::is_same_v<in_t, c10::BFloat16>);
           const int64_t S = blk.S, D = blk.D, Sp = blk.Sp, Dp = blk.Dp;
           AlignedVector<T> go = blk.Rows(), dq = blk.Rows(), dk = blk.Rows(), dv = blk.Rows(), p(S * Sp), inv(S), ds(S * Sp);
           for (int64_t bg = begin; bg < end; ++bg) {
