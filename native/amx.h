@@ -24,8 +24,9 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
 };
 
-// Whether AmxGemm can run: the CPU has AMX-BF16 and AVX-512, the kernel grants this process the
-// tile state, and TRM_NO_AMX is unset (=1 takes the register-tiled paths instead, to test them).
+// Whether the tile kernels (AmxGemm, mlp.cc) can run: the CPU has AMX-BF16 and AVX-512, the kernel
+// grants this process the tile state, and TRM_NO_AMX is unset (=1 takes the paths without tiles
+// instead, to test them).
 bool AmxSupported();
 
 // C[M × N] = alpha·A·B, row-major floats (rows lda, ldb, ldc apart) whose

@@ -1,5 +1,5 @@
 // The SwiGLU MLP of a bfloat16 model without autograd (the recursion's no-grad cycles, evaluation)
-// on AMX tiles: down(silu(gate) · up) with [gate | up] = x·W_gate_upᵀ, 16 tokens at a time, so the
+// on AMX tiles: down(silu(gate) · up) with [gate | up] = x·W_gate_upᵀ, 32 tokens at a time, so the
 // [tokens, 2·inter] projection never leaves the core. ATen writes it to memory and reads it back
 // (12.7 MB per call for config B), and at that size memory, not arithmetic, set the pace. Rounds
 // where the composed bfloat16 ops round: both projections' outputs, silu, and the product.

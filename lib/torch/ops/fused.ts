@@ -1,4 +1,4 @@
-// Fused kernels of the reasoning blocks (native/kernels.cc): one pass and one autograd node where
+// Fused kernels of the reasoning blocks (native/kernels.cc, attention.cc, mlp.cc): one pass and one autograd node where
 // the composed ops take several. The composed forms in lib/nn stay the definition; these must
 // match them (test/torch/fused.test.ts). `fusedKernels()` is off under DISABLE_COMPILE=1, the
 // official switch for "plain eager execution".
