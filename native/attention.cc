@@ -11,6 +11,7 @@
 
 #include "amx.h"
 #include "common.h"
+#include "parallel.h"
 #include "simd.h"
 
 #include <ATen/Dispatch.h>
@@ -393,11 +394,11 @@ at::Tensor AttentionForward(const at::Tensor& qkv, int64_t H, int64_t KV, const 
       const float* cp = cos.defined() ? cos.data_ptr<float>() : nullptr;
       const float* sp = sin.defined() ? sin.data_ptr<float>() : nullptr;
       out_t* op = out.data_ptr<out_t>();
-      at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
+      ParallelClaims(x.B * x.KV, [&](auto next) {
         HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/false, std::is_same_v<in_t, c10::BFloat16>);
         const int64_t S = blk.S, D = blk.D, Sp = blk.Sp, Dp = blk.Dp;
         AlignedVector<T> o = blk.Rows(), inv(S), p(S * Sp);
-        for (int64_t bg = begin; bg < end; ++bg) {
+        for (int64_t bg; next(bg);) {
           const int64_t b = bg / x.KV, g = bg % x.KV;
           blk.LoadKeysValues(x, xp, b, g, cp, sp);
           for (int64_t h = g * x.Group(); h < (g + 1) * x.Group(); ++h) {
@@ -447,11 +448,11 @@ struct Attention : torch::autograd::Function<Attention> {
         const out_t* gp = dout.data_ptr<out_t>();
         in_t* dp = dqkv.data_ptr<in_t>();
         const T s = static_cast<T>(scale);
-        at::parallel_for(0, x.B * x.KV, 1, [&](int64_t begin, int64_t end) {
+        ParallelClaims(x.B * x.KV, [&](auto next) {
           HeadBlocks<T> blk(x.S, x.D, /*transposed_v=*/true, std::is_same_v<in_t, c10::BFloat16>);
           const int64_t S = blk.S, D = blk.D, Sp = blk.Sp, Dp = blk.Dp;
           AlignedVector<T> go = blk.Rows(), dq = blk.Rows(), dk = blk.Rows(), dv = blk.Rows(), p(S * Sp), inv(S), ds(S * Sp);
-          for (int64_t bg = begin; bg < end; ++bg) {
+          for (int64_t bg; next(bg);) {
             const int64_t b = bg / x.KV, g = bg % x.KV;
             blk.LoadKeysValues(x, xp, b, g, cp, sp);
             for (int64_t h = g * x.Group(); h < (g + 1) * x.Group(); ++h) {

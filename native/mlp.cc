@@ -1,22 +1,28 @@
-// The SwiGLU MLP of a bfloat16 model without autograd (the recursion's no-grad cycles, evaluation)
-// on AMX tiles: down(silu(gate) · up) with [gate | up] = x·W_gate_upᵀ, 32 tokens at a time, so the
-// [tokens, 2·inter] projection never leaves the core. ATen writes it to memory and reads it back
-// (12.7 MB per call for config B), and at that size memory, not arithmetic, set the pace. Rounds
-// where the composed bfloat16 ops round: both projections' outputs, silu, and the product.
+// The SwiGLU MLP of a bfloat16 model on AMX tiles: down(silu(gate) · up) with [gate | up] =
+// x·W_gate_upᵀ, 32 tokens at a time, so the [tokens, 2·inter] projection is never read back from
+// memory. ATen writes it and reads it back (12.7 MB per call for config B), and at that size
+// memory, not arithmetic, set the pace. Rounds where the composed bfloat16 ops round: both
+// projections' outputs, silu, and the product. Under autograd it also writes what the backward
+// needs (the projection and silu(gate) · up); the backward is the composed ops' own GEMMs.
 #pragma GCC optimize("O3", "no-trapping-math", "no-math-errno")
 
 #include "amx.h"
 #include "common.h"
+#include "kernels.h"
+#include "parallel.h"
 #include "simd.h"
 
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>
-#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
 #include <cstring>
 
 namespace trm {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
 
 namespace {
 
@@ -28,7 +34,7 @@ AlignedVector<uint32_t> PackWeight(const at::Tensor& w) {
   const int64_t N = w.size(0), K2 = w.size(1) / 2;
   const Bf16* p = w.data_ptr<Bf16>();
   AlignedVector<uint32_t> out(K2 * N);
-  at::parallel_for(0, N, 64, [&](int64_t begin, int64_t end) {
+  ParallelFor(N, 64, [&](int64_t begin, int64_t end) {
     for (int64_t n = begin; n < end; ++n) {
       for (int64_t kk = 0; kk < K2; ++kk) std::memcpy(&out[kk * N + n], p + n * 2 * K2 + 2 * kk, 4);
     }
@@ -39,10 +45,11 @@ AlignedVector<uint32_t> PackWeight(const at::Tensor& w) {
 #if defined(__x86_64__)
 
 // One block of 32 rows of x [32, H] (rows H apart) → out's rows [0, valid): gate and up 16
-// columns at a time, silu(gate) · up into h [32, I]; then h·W_downᵀ 32 columns at a time.
+// columns at a time, silu(gate) · up into h [32, I]; then h·W_downᵀ 32 columns at a time. The
+// rounded gate and up also go to gu's rows [0, valid) (2·I apart) where gu is given.
 // scratch: 32 × 32 floats.
 TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_up, const uint32_t* down, Bf16* h, float* scratch,
-                      Bf16* out, int64_t valid) {
+                      Bf16* out, Bf16* gu, int64_t valid) {
   using V = Vec<float>;
   const Bf16* bf16 = nullptr;  // RoundTo's tag
   // scratch ← A·B for A's two 16-row blocks (rows lda apart; tiles 4–5) and two column blocks of B
@@ -74,6 +81,10 @@ TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_
     for (int64_t r = 0; r < 32; ++r) {
       const V gate = RoundTo(bf16, Load<V>(scratch + r * 32));
       const V up = RoundTo(bf16, Load<V>(scratch + r * 32 + 16));
+      if (gu && r < valid) {
+        StoreRounded(gu + r * 2 * I + n, gate);
+        StoreRounded(gu + r * 2 * I + I + n, up);
+      }
       StoreRounded(h + r * I + n, RoundTo(bf16, gate / (1.0f + Exp(-gate))) * up);
     }
   }
@@ -86,14 +97,16 @@ TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_
 }
 
 // Blocks [begin, end) of 32 rows on this thread: the tiles configured once, the last block's
-// rows copied into a zero-padded block when fewer than 32 remain.
+// rows copied into a zero-padded block when fewer than 32 remain. gu [T, 2·I] and h_out [T, I]
+// receive the projection and silu(gate) · up where given.
+template <typename Next>
 TRM_AMX void MlpRows(const Bf16* x, int64_t T, int64_t H, int64_t I, const uint32_t* gate_up, const uint32_t* down, Bf16* out,
-                     int64_t begin, int64_t end) {
+                     Bf16* gu, Bf16* h_out, const Next& next) {
   AlignedVector<Bf16> h(32 * I), tail;
   AlignedVector<float> scratch(32 * 32);
   const TileConfig config;
   _tile_loadconfig(&config);
-  for (int64_t block = begin; block < end; ++block) {
+  for (int64_t block; next(block);) {
     const int64_t r = block * 32, valid = std::min<int64_t>(32, T - r);
     const Bf16* rows = x + r * H;
     if (valid < 32) {
@@ -101,16 +114,62 @@ TRM_AMX void MlpRows(const Bf16* x, int64_t T, int64_t H, int64_t I, const uint3
       std::copy(rows, rows + valid * H, tail.begin());
       rows = tail.data();
     }
-    MlpBlock(rows, H, I, gate_up, down, h.data(), scratch.data(), out + r * H, valid);
+    Bf16* hb = h_out && valid == 32 ? h_out + r * I : h.data();  // a whole block's h straight into h_out
+    MlpBlock(rows, H, I, gate_up, down, hb, scratch.data(), out + r * H, gu ? gu + r * 2 * I : nullptr, valid);
+    if (h_out && hb == h.data()) std::copy(h.begin(), h.begin() + valid * I, h_out + r * I);
   }
   _tile_release();
 }
 
 #else
 
-void MlpRows(const Bf16*, int64_t, int64_t, int64_t, const uint32_t*, const uint32_t*, Bf16*, int64_t, int64_t) {}
+template <typename Next>
+void MlpRows(const Bf16*, int64_t, int64_t, int64_t, const uint32_t*, const uint32_t*, Bf16*, Bf16*, Bf16*, const Next&) {}
 
 #endif
+
+// The MLP of x [..., H] (contiguous) for weights [2·I, H] and [H, I]; the projection [..., 2·I]
+// and silu(gate) · up [..., I] into *gate_up and *h where given.
+at::Tensor MlpForward(const at::Tensor& x, const at::Tensor& w_gate_up, const at::Tensor& w_down, at::Tensor* gate_up,
+                      at::Tensor* h) {
+  const int64_t H = x.size(-1), I = w_down.size(1), T = x.numel() / H;
+  const AlignedVector<uint32_t> gu_packed = PackWeight(w_gate_up.contiguous()), down_packed = PackWeight(w_down.contiguous());
+  at::Tensor out = at::empty_like(x);
+  if (gate_up) *gate_up = at::empty({T, 2 * I}, x.options());
+  if (h) *h = at::empty({T, I}, x.options());
+  const Bf16* xp = x.data_ptr<Bf16>();
+  Bf16* op = out.data_ptr<Bf16>();
+  Bf16* gp = gate_up ? gate_up->data_ptr<Bf16>() : nullptr;
+  Bf16* hp = h ? h->data_ptr<Bf16>() : nullptr;
+  ParallelClaims((T + 31) / 32, [&](auto next) { MlpRows(xp, T, H, I, gu_packed.data(), down_packed.data(), op, gp, hp, next); });
+  return out;
+}
+
+struct Mlp : torch::autograd::Function<Mlp> {
+  // MlpForward, saving x, the weights, the projection and silu(gate) · up.
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w_gate_up, const at::Tensor& w_down) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    at::Tensor gate_up, h;
+    at::Tensor out = MlpForward(x, w_gate_up, w_down, &gate_up, &h);
+    ctx->save_for_backward({x, w_gate_up, w_down, gate_up, h});
+    return out;
+  }
+
+  // As autograd differentiates linear → swiglu → linear: d h = dy·W_down, d W_down = dyᵀ·h,
+  // d gate_up = swiglu's backward, d W_gate_up = d gate_upᵀ·x, dx = d gate_up·W_gate_up.
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &w_gate_up = saved[1], &w_down = saved[2], &gate_up = saved[3], &h = saved[4];
+    const int64_t H = x.size(-1);
+    const at::Tensor dy = grads[0].to(x.scalar_type()).reshape({-1, H});
+    const at::Tensor d_gate_up = SwiGLUBackward(gate_up, dy.mm(w_down));
+    at::Tensor dx, dw_gate_up, dw_down;
+    if (ctx->needs_input_grad(0)) dx = d_gate_up.mm(w_gate_up).view(x.sizes());
+    if (ctx->needs_input_grad(1)) dw_gate_up = d_gate_up.t().mm(x.view({-1, H}));
+    if (ctx->needs_input_grad(2)) dw_down = dy.t().mm(h);
+    return {dx, dw_gate_up, dw_down};
+  }
+};
 
 Napi::Value FusedMlp(const Napi::CallbackInfo& info) {
   const at::Tensor& x = TensorArg(info, 0);
@@ -122,9 +181,6 @@ Napi::Value FusedMlp(const Napi::CallbackInfo& info) {
       throw std::invalid_argument("mlp: expected bfloat16 CPU tensors, got " + Describe(*t));
     }
   }
-  if (torch::autograd::GradMode::is_enabled() && (x.requires_grad() || w_gate_up.requires_grad() || w_down.requires_grad())) {
-    throw std::invalid_argument("mlp: has no backward; call it under noGrad");
-  }
   const int64_t H = x.dim() ? x.size(-1) : 0, I = w_down.dim() == 2 ? w_down.size(1) : 0;
   if (H % 32 != 0 || I % 32 != 0 || H == 0 || I == 0 || w_gate_up.dim() != 2 || w_gate_up.size(0) != 2 * I ||
       w_gate_up.size(1) != H || w_down.size(0) != H) {
@@ -132,15 +188,10 @@ Napi::Value FusedMlp(const Napi::CallbackInfo& info) {
                                 "multiples of 32, got " + Describe(x) + ", " + Describe(w_gate_up) + ", " + Describe(w_down));
   }
   const at::Tensor xc = x.contiguous();
-  const AlignedVector<uint32_t> gate_up = PackWeight(w_gate_up.contiguous()), down = PackWeight(w_down.contiguous());
-  at::Tensor out = at::empty_like(xc);
-  const int64_t T = xc.numel() / H;
-  const Bf16* xp = xc.data_ptr<Bf16>();
-  Bf16* op = out.data_ptr<Bf16>();
-  at::parallel_for(0, (T + 31) / 32, 1, [&](int64_t begin, int64_t end) {
-    MlpRows(xp, T, H, I, gate_up.data(), down.data(), op, begin, end);
-  });
-  return NewTensor(info.Env(), out);
+  const bool record = torch::autograd::GradMode::is_enabled() &&
+                      (x.requires_grad() || w_gate_up.requires_grad() || w_down.requires_grad());
+  if (!record) return NewTensor(info.Env(), MlpForward(xc, w_gate_up, w_down, nullptr, nullptr));
+  return NewTensor(info.Env(), Mlp::apply(xc, w_gate_up, w_down));
 }
 
 Napi::Value AmxAvailable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), AmxSupported()); }

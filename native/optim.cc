@@ -1,6 +1,7 @@
 // Fused optimizer kernels: AdamATan2 over every parameter in one native call — a hand-written
 // loop over raw CPU memory (float32 / bfloat16, fp32 math) and ATen ops for other devices/dtypes.
 #include "common.h"
+#include "parallel.h"
 
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
@@ -389,7 +390,7 @@ static Napi::Value AdamAtan2(const Napi::CallbackInfo& info) {
   // One parallel loop over the concatenation of all parameters: threads split elements, not
   // tensors, so one large embedding does not serialise the step.
   const AdamConstF c(s);
-  at::parallel_for(0, offsets.back(), 1 << 14, [&](int64_t begin, int64_t end) {
+  ParallelFor(offsets.back(), 1 << 14, [&](int64_t begin, int64_t end) {
     size_t k = std::upper_bound(offsets.begin(), offsets.end(), begin) - offsets.begin() - 1;
     for (; k < spans.size() && offsets[k] < end; ++k) {
       const int64_t lo = std::max(begin, offsets[k]) - offsets[k];

@@ -40,10 +40,10 @@ export class SwiGLU extends Module {
     });
   }
 
-  /** Without autograd, in bfloat16, on a CPU with AMX tiles: the whole MLP as one kernel that never
-   *  writes the [..., 2·inter] projection to memory (at that size memory set the composed ops' pace). */
+  /** In bfloat16 on a CPU with AMX tiles: the whole MLP as one kernel that never reads the
+   *  [..., 2·inter] projection back from memory (at that size memory set the composed ops' pace). */
   private onTiles(x: Tensor): boolean {
-    return torch.fusedKernels(x) && !torch.isGradEnabled() && x.dtype === 'bfloat16' && torch.amxSupported() &&
+    return torch.fusedKernels(x) && x.dtype === 'bfloat16' && torch.amxSupported() &&
       this.hidden_size % 32 === 0 && this.down_proj.in_features % 32 === 0;
   }
 }

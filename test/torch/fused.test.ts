@@ -148,7 +148,7 @@ describe('fused kernels', () => {
       }));
   });
 
-  describe('the MLP on AMX tiles (fusedMlp: bfloat16, without autograd)', function () {
+  describe('the MLP on AMX tiles (fusedMlp: bfloat16)', function () {
     before(function () {
       if (!torch.amxSupported()) this.skip();
     });
@@ -175,14 +175,44 @@ describe('fused kernels', () => {
           }
         })));
 
-    it('is what a bfloat16 SwiGLU runs under noGrad, giving what it gives with autograd', () =>
+    it('differentiates as linear → swiglu → linear: dx, d W_gate_up and d W_down', () =>
+      torch.tidy(() => {
+        torch.manualSeed(13);
+        for (const [rows, H, I] of [[37, 64, 96], [6208, 128, 512]]) {
+          const x = torch.randn([rows, H]).to('bfloat16');
+          // float32 weights cast to bfloat16 at use, as CastedLinear keeps them
+          const wgu = torch.randn([2 * I, H]).mul(1 / Math.sqrt(H));
+          const wd = torch.randn([H, I]).mul(1 / Math.sqrt(I));
+          const viaCast = (f: typeof composedMlp) => (a: Tensor, b: Tensor, c: Tensor) => f(a, b.to('bfloat16'), c.to('bfloat16'));
+          const fused = grads(viaCast(torch.fusedMlp), [x, wgu, wd]);
+          const reference = grads(viaCast(composedMlp), [x, wgu, wd]);
+          ['dx', 'd W_gate_up', 'd W_down'].forEach((what, i) => assertClose(fused[i], reference[i], `${what}, ${rows} rows`));
+        }
+      }));
+
+    it('differentiates only what requires grad, and records nothing under noGrad', () =>
+      torch.tidy(() => {
+        torch.manualSeed(14);
+        const [x, wgu, wd] = [torch.randn([5, 32]), torch.randn([64, 32]), torch.randn([32, 32])].map((t) => t.mul(0.3).to('bfloat16'));
+        const xg = x.detach().requiresGrad_(true);
+        torch.fusedMlp(xg, wgu, wd).sum().backward();
+        assert.ok(xg.grad && xg.grad.abs().sum().item() > 0);
+        const [wg, dg] = [wgu.detach().requiresGrad_(true), wd.detach().requiresGrad_(true)];
+        torch.fusedMlp(x, wg, dg).sum().backward();
+        assert.ok(wg.grad && dg.grad, 'both weights get gradients when x does not require grad');
+        assert.strictEqual(torch.noGrad(() => torch.fusedMlp(xg, wgu, wd)).requiresGrad, false);
+      }));
+
+    it('is what a bfloat16 SwiGLU runs, with and without autograd', () =>
       torch.tidy(() => {
         torch.manualSeed(12);
         const mlp = new SwiGLU(64, 4);
         const x = torch.randn([3, 19, 64]).to('bfloat16');
-        const withGrad = mlp.forward(x); // linear → fusedSwiGLU → linear, recorded for backward
+        const composedOut = composedMlp(x, mlp.gate_up_proj.weight.to('bfloat16'), mlp.down_proj.weight.to('bfloat16'));
+        const withGrad = mlp.forward(x);
         assert.ok(withGrad.requiresGrad);
-        assertClose(torch.noGrad(() => mlp.forward(x)), withGrad.detach(), 'SwiGLU(64, 4)');
+        assertClose(withGrad.detach(), composedOut.detach(), 'SwiGLU(64, 4) with autograd');
+        assertClose(torch.noGrad(() => mlp.forward(x)), composedOut.detach(), 'SwiGLU(64, 4) under noGrad');
       }));
 
     it('refuses bad input with a message naming it', () =>
@@ -191,7 +221,6 @@ describe('fused kernels', () => {
         assert.throws(() => torch.noGrad(() => torch.fusedMlp(x.to('float32'), wgu, wd)), /mlp: expected bfloat16 CPU tensors, got Tensor\[5, 64\] float32/);
         assert.throws(() => torch.noGrad(() => torch.fusedMlp(x, wgu.narrow(0, 0, 96), wd)), /mlp: expected x \[\.\.\., H\], gate_up weight \[2·I, H\]/);
         assert.throws(() => torch.noGrad(() => torch.fusedMlp(torch.randn([5, 48]).to('bfloat16'), torch.randn([192, 48]).to('bfloat16'), torch.randn([48, 96]).to('bfloat16'))), /H and I multiples of 32/);
-        assert.throws(() => torch.fusedMlp(x.detach().requiresGrad_(true), wgu, wd), /mlp: has no backward; call it under noGrad/);
       }));
   });
 

@@ -45,9 +45,10 @@ export const amxSupported = (): boolean => (amx ??= native.amxSupported());
 
 /**
  * down(silu(gate) · up) with [gate | up] = x·gateUpWeightᵀ and down = ·downWeightᵀ, all bfloat16,
- * on AMX tiles, without autograd (call it under noGrad): [..., H] → [..., H], gateUpWeight [2I, H],
- * downWeight [H, I], H and I multiples of 32. Rounds where the composed ops round (linear, fusedSwiGLU,
- * linear), adding in float on the same tile unit.
+ * on AMX tiles: [..., H] → [..., H], gateUpWeight [2I, H], downWeight [H, I], H and I multiples of
+ * 32. Rounds where the composed ops round (linear, fusedSwiGLU, linear), adding in float on the same
+ * tile unit. Differentiable: under autograd it keeps the projection and silu(gate) · up, and its
+ * backward runs the composed ops' GEMMs.
  */
 export const fusedMlp = (x: Tensor, gateUpWeight: Tensor, downWeight: Tensor): Tensor =>
   new Tensor(native.fusedMlp(x.handle, gateUpWeight.handle, downWeight.handle));
