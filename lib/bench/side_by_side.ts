@@ -6,7 +6,7 @@ import * as path from 'path';
 import { defaultThreads } from '../torch/runtime';
 import type { BenchConfig } from './configs';
 import { evalStepFlops, trainStepFlops } from './flops';
-import { PYTHON } from './python';
+import { PYTHON, referenceEnv } from './python';
 import type { RunResult, WorkerRequest } from './worker';
 
 export interface SideFigures {
@@ -66,14 +66,11 @@ function parseLast(stdout: string): RunResult {
   return JSON.parse(line) as RunResult;
 }
 
-/** Both sides get the same environment: OpenMP's passive wait and our OpenBLAS kernel choice. */
-function benchEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
-}
-
+/** Each side runs with its best thread settings unless the caller set them: ours with the
+ *  package's (threadWaitDefaults: this process's environment), the reference's (referenceEnv). */
 export function runOurs(request: WorkerRequest, env: NodeJS.ProcessEnv = {}): RunResult {
   const r = spawnSync(process.execPath, [path.join(__dirname, 'worker.js'), JSON.stringify(request)], {
-    encoding: 'utf8', env: { ...benchEnv(), ...env }, maxBuffer: 1 << 24,
+    encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24,
   });
   if (r.status !== 0) throw new Error(`benchmark worker failed for ${request.config.id}: ${r.stderr.trim() || r.error?.message}`);
   return parseLast(r.stdout);
@@ -82,7 +79,7 @@ export function runOurs(request: WorkerRequest, env: NodeJS.ProcessEnv = {}): Ru
 export function runReference(reference: string, request: WorkerRequest): RunResult {
   const script = path.resolve(__dirname, '../../../lib/bench/reference_bench.py');
   const args = [script, reference, JSON.stringify(request.config), String(request.warmup), String(request.steps), String(request.threads ?? defaultThreads())];
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', env: benchEnv(), maxBuffer: 1 << 24 });
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', env: referenceEnv(), maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(r.error?.message ?? r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
   return parseLast(r.stdout);
 }
