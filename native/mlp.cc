@@ -96,8 +96,8 @@ TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_
   }
 }
 
-// Blocks [begin, end) of 32 rows on this thread: the tiles configured once, the last block's
-// rows copied into a zero-padded block when fewer than 32 remain. gu [T, 2·I] and h_out [T, I]
+// The blocks of 32 rows this thread claims (next, parallel.h): the tiles configured once, the last
+// block's rows copied into a zero-padded block when fewer than 32 remain. gu [T, 2·I] and h_out [T, I]
 // receive the projection and silu(gate) · up where given.
 template <typename Next>
 TRM_AMX void MlpRows(const Bf16* x, int64_t T, int64_t H, int64_t I, const uint32_t* gate_up, const uint32_t* down, Bf16* out,
