@@ -148,6 +148,9 @@ function candidates(): string[] {
   return list;
 }
 
+/** OMP_WAIT_POLICY and GOMP_SPINCOUNT as the caller set them, before threadWaitDefaults. */
+export const callerThreadWait = { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY, GOMP_SPINCOUNT: process.env.GOMP_SPINCOUNT };
+
 /**
  * How OpenMP's threads wait between parallel regions, where the user has not said (libgomp reads it
  * once, when it loads): passive, since with its default 3 ms of spinning 2 threads ran slower than
@@ -155,10 +158,7 @@ function candidates(): string[] {
  * worker asleep when the next op starts must be woken through the kernel, hundreds of times a
  * step: B's step took 5–9% less time with the short spin, A's too.
  */
-/** OMP_WAIT_POLICY and GOMP_SPINCOUNT as the caller set them, before threadWaitDefaults. */
-export const callerThreadWait = { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY, GOMP_SPINCOUNT: process.env.GOMP_SPINCOUNT };
-
-export function threadWaitDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function threadWaitDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   if (env.OMP_WAIT_POLICY !== undefined) return {};
   return { OMP_WAIT_POLICY: 'PASSIVE', GOMP_SPINCOUNT: env.GOMP_SPINCOUNT ?? '30000' };
 }
