@@ -30,9 +30,11 @@ using Bf16 = c10::BFloat16;
 
 // W [N, K] (bfloat16, as Linear keeps it) as the tile unit's B = Wᵀ [K, N], one tile after
 // another: tile (nb, kb) holds pair rows kk ∈ [16·kb, 16·kb + 16) of columns [16·nb, 16·nb + 16),
-// each row the 16 32-bit pairs (W[n][2kk], W[n][2kk + 1]), at (nb·K/32 + kb)·256. Each tile is
-// then 1 KB in one piece (rows of a plain Wᵀ lie 2·N bytes apart, 4 KB for config B's
+// each row the 16 32-bit pairs (W[n][2kk], W[n][2kk + 1]), at (nb·K/32 + kb)·kTileWords. Each
+// tile is then 1 KB in one piece (rows of a plain Wᵀ lie 2·N bytes apart, 4 KB for config B's
 // projection, and 16 such rows all fall in one set of the L1 cache: 3–4% of the MLP's time).
+constexpr int64_t kTileWords = 256;  // 16 rows of 16 pairs
+
 AlignedVector<uint32_t> PackWeight(const at::Tensor& w) {
   const int64_t N = w.size(0), K2 = w.size(1) / 2, KB = K2 / 16;
   const uint32_t* p = reinterpret_cast<const uint32_t*>(w.data_ptr<Bf16>());  // W's rows as K2 pairs
@@ -40,7 +42,7 @@ AlignedVector<uint32_t> PackWeight(const at::Tensor& w) {
   ParallelFor(N / 16 * KB, 8, [&](int64_t begin, int64_t end) {
     for (int64_t tile = begin; tile < end; ++tile) {
       const int64_t n0 = tile / KB * 16, kk0 = tile % KB * 16;
-      uint32_t* t = out.data() + tile * 256;
+      uint32_t* t = out.data() + tile * kTileWords;
       for (int64_t kk = 0; kk < 16; ++kk) {
         for (int64_t n = 0; n < 16; ++n) t[kk * 16 + n] = p[(n0 + n) * K2 + kk0 + kk];
       }
@@ -70,8 +72,8 @@ TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_
     for (int64_t kb = 0; kb < k_blocks; ++kb) {
       _tile_loadd(4, a + kb * 32, lda * 2);
       _tile_loadd(5, a + 16 * lda + kb * 32, lda * 2);
-      _tile_loadd(6, b + kb * 256, 64);
-      _tile_loadd(7, b + b_second + kb * 256, 64);
+      _tile_loadd(6, b + kb * kTileWords, 64);
+      _tile_loadd(7, b + b_second + kb * kTileWords, 64);
       _tile_dpbf16ps(0, 4, 6);
       _tile_dpbf16ps(1, 5, 6);
       _tile_dpbf16ps(2, 4, 7);
@@ -85,10 +87,10 @@ TRM_AMX void MlpBlock(const Bf16* x, int64_t H, int64_t I, const uint32_t* gate_
     _tile_stored(2, scratch + 16, 128);
     _tile_stored(3, scratch + 16 * 32 + 16, 128);
   };
-  // Gate and up columns [n, n + 16) are gate_up's column blocks n/16 and (I + n)/16 (a block:
-  // 16 columns × K/2 pairs). The next block's products are issued before this block's silu, so
-  // the tiles work while the vector units do.
-  const int64_t gate_up_block = H / 2 * 16, down_block = I / 2 * 16, up_half = I / 16 * gate_up_block;
+  // Gate and up columns [n, n + 16) are gate_up's column blocks n/16 and (I + n)/16 (a column
+  // block: K/32 tiles). The next block's products are issued before this block's silu, so the
+  // tiles work while the vector units do.
+  const int64_t gate_up_block = H / 32 * kTileWords, down_block = I / 32 * kTileWords, up_half = I / 16 * gate_up_block;
   multiply(x, H, gate_up, up_half, H / 32);
   for (int64_t n = 0; n < I; n += 16) {
     store();
