@@ -180,8 +180,8 @@ struct Mlp : torch::autograd::Function<Mlp> {
     const at::Tensor &x = saved[0], &w_gate_up = saved[1], &w_down = saved[2], &gate_up = saved[3], &h = saved[4];
     const int64_t H = x.size(-1);
     const at::Tensor dy = grads[0].to(x.scalar_type()).reshape({-1, H});
-    const at::Tensor d_gate_up = SwiGLUBackward(gate_up, dy.mm(w_down));
-    at::Tensor dx, dw_gate_up, dw_down;
+    at::Tensor d_gate_up, dx, dw_gate_up, dw_down;
+    if (ctx->needs_input_grad(0) || ctx->needs_input_grad(1)) d_gate_up = SwiGLUBackward(gate_up, dy.mm(w_down));
     if (ctx->needs_input_grad(0)) dx = d_gate_up.mm(w_gate_up).view(x.sizes());
     if (ctx->needs_input_grad(1)) dw_gate_up = d_gate_up.t().mm(x.view({-1, H}));
     if (ctx->needs_input_grad(2)) dw_down = dy.t().mm(h);

@@ -200,6 +200,13 @@ describe('fused kernels', () => {
         const [wg, dg] = [wgu.detach().requiresGrad_(true), wd.detach().requiresGrad_(true)];
         torch.fusedMlp(x, wg, dg).sum().backward();
         assert.ok(wg.grad && dg.grad, 'both weights get gradients when x does not require grad');
+        // the down weight alone: its gradient dyᵀ·h, without the gate's backward
+        const [fusedDown, composedDown] = [torch.fusedMlp, composedMlp].map((f) => {
+          const d = wd.detach().requiresGrad_(true);
+          f(x, wgu, d).sum().backward();
+          return d.grad!;
+        });
+        assertClose(fusedDown, composedDown, 'd W_down alone');
         assert.strictEqual(torch.noGrad(() => torch.fusedMlp(xg, wgu, wd)).requiresGrad, false);
       }));
 
